@@ -1,0 +1,88 @@
+//! The engine's record of one task: the task as the API shows it, its attempts, and the
+//! bookkeeping the state machine needs (deadlines, index keys). Storage persists it whole.
+
+use crate::model::{Attempt, Status, Task, TaskId};
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cmp::Reverse;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Concurrency group of a task within its definition: the JSON text of the value found
+/// at `concurrency_path` (`None` without a path).
+pub type GroupKey = Option<Arc<str>>;
+
+/// Claim order: higher priority first, then lower id.
+pub type Rank = (Reverse<i32>, TaskId);
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub task: Task,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    #[serde(default)]
+    pub children: Vec<TaskId>,
+    #[serde(default)]
+    pub group: GroupKey,
+    /// Continued after a lock: runs before the rest of its thread.
+    #[serde(default)]
+    pub front: bool,
+    #[serde(default)]
+    pub claimed_at: Option<Millis>,
+    /// `requested` must start before this.
+    #[serde(default)]
+    pub start_deadline: Option<Millis>,
+    /// `in-progress` must heartbeat before this.
+    #[serde(default)]
+    pub heartbeat_deadline: Option<Millis>,
+    /// End of the task's own `timeout` for the current attempt.
+    #[serde(default)]
+    pub timeout_deadline: Option<Millis>,
+    /// When it last became `ready`, for queue latency.
+    #[serde(default)]
+    pub ready_at: Option<Millis>,
+    /// The result a pending delayed `conclude` will set.
+    #[serde(default)]
+    pub pending_result: Option<Value>,
+    /// Sequence of the task's last log entry.
+    #[serde(default)]
+    pub log_seq: u64,
+}
+
+impl TaskRecord {
+    pub fn id(&self) -> TaskId {
+        self.task.id
+    }
+
+    pub fn rank(&self) -> Rank {
+        (Reverse(self.task.priority), self.task.id)
+    }
+
+    /// The exec id of the attempt that may still report, if any.
+    pub fn live_exec(&self) -> Option<Uuid> {
+        match self.task.status {
+            Status::Requested => self.task.exec_id,
+            Status::InProgress if !self.task.awaiting_conclude => self.task.exec_id,
+            _ => None,
+        }
+    }
+
+    /// Counts toward its definition's concurrency limit.
+    pub fn holds_slot(&self) -> bool {
+        self.live_exec().is_some()
+    }
+
+    /// Ready and free of a pending conclusion: a candidate for claiming.
+    pub fn is_claimable_status(&self) -> bool {
+        self.task.status == Status::Ready && self.task.conclude_at.is_none()
+    }
+
+    /// The earliest moment the current attempt times out.
+    pub fn attempt_deadline(&self) -> Option<Millis> {
+        match (self.heartbeat_deadline, self.timeout_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
