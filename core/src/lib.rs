@@ -12,6 +12,7 @@ pub mod filter;
 pub mod model;
 pub mod runtime;
 pub mod schema;
+pub mod storage;
 pub mod time;
 
 pub use error::{Error, ErrorCode, Result};

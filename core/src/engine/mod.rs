@@ -15,6 +15,7 @@ mod executor;
 mod index;
 mod lifecycle;
 mod query;
+mod restore;
 mod record;
 mod table;
 mod timers;
@@ -22,6 +23,7 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
+pub use executor::PollOutcome;
 pub use record::{GroupKey, TaskRecord};
 pub use table::TaskTable;
 

@@ -1,0 +1,503 @@
+//! The driver: one tokio task that owns every change to the engine. It takes commands in
+//! batches, applies them with one `now`, fires due timers, hands ready built-in tasks to
+//! handlers, commits the batch to storage, and only then replies and publishes events.
+
+use super::Shared;
+use super::handler::{Handler, HandlerContext, HandlerError};
+use crate::api::{
+    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest,
+    Requester, SuccessRequest,
+};
+use crate::engine::{Changes, Engine, PollOutcome};
+use crate::error::{Error, Result};
+use crate::model::{Definition, EventKind, ExecutorKind, ReasonType, Status, Task, TaskId};
+use crate::storage::Batch;
+use crate::time::Millis;
+use futures::FutureExt;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+type Reply<T> = oneshot::Sender<Result<T>>;
+
+pub(crate) enum Command {
+    Act {
+        action: Action,
+        who: Requester,
+        reply: Reply<ActionReply>,
+    },
+    PutDefinition {
+        def: Box<Definition>,
+        reply: Reply<Definition>,
+    },
+    DeleteDefinition {
+        name: String,
+        reply: Reply<Definition>,
+    },
+    Poll {
+        req: PollRequest,
+        reply: Reply<Vec<Task>>,
+    },
+    Start {
+        call: ExecRef,
+        reply: Reply<Task>,
+    },
+    Notify {
+        req: NotifyRequest,
+        reply: Reply<NotifyReply>,
+    },
+    Succeed {
+        req: SuccessRequest,
+        reply: Reply<Task>,
+    },
+    Fail {
+        req: FailRequest,
+        reply: Reply<Task>,
+    },
+    HandlerDone {
+        id: TaskId,
+        exec_id: Uuid,
+        outcome: HandlerOutcome,
+    },
+    HandlerNotify {
+        id: TaskId,
+        exec_id: Uuid,
+        progress: Option<f64>,
+        line: Option<String>,
+    },
+    WorkspaceCreated {
+        id: TaskId,
+    },
+    /// Answered once everything sent before it is applied and committed.
+    Sync {
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown,
+}
+
+pub(crate) enum HandlerOutcome {
+    Succeeded(Value),
+    Failed(HandlerError),
+    Panicked(String),
+}
+
+/// A reply waiting for its batch to commit.
+type Deferred = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+fn defer<T: Send + 'static>(reply: Reply<T>, result: Result<T>) -> Deferred {
+    Box::new(move |commit_error| {
+        let result = match commit_error {
+            Some(e) => Err(e.clone()),
+            None => result,
+        };
+        let _ = reply.send(result);
+    })
+}
+
+struct Running {
+    exec_id: Uuid,
+    abort: tokio::task::AbortHandle,
+}
+
+/// How often live in-process attempts are heartbeated: they cannot be lost without the
+/// process dying, and a restart fails them with `interrupted`.
+const HEARTBEAT_EVERY_MS: u64 = 1_000;
+
+pub(super) struct Driver {
+    pub shared: Arc<Shared>,
+    pub rx: mpsc::UnboundedReceiver<Command>,
+    pub handler_slots: usize,
+    running: HashMap<TaskId, Running>,
+    parked: HashMap<u64, Reply<Vec<Task>>>,
+    next_waiter: u64,
+    /// The poll the driver makes for built-in definitions, and their handlers.
+    builtin_poll: PollRequest,
+    builtin_handlers: HashMap<String, Arc<dyn Handler>>,
+    workspaces: HashSet<TaskId>,
+    next_heartbeat: Millis,
+}
+
+impl Driver {
+    pub fn new(
+        shared: Arc<Shared>,
+        rx: mpsc::UnboundedReceiver<Command>,
+        handler_slots: usize,
+        engine: &Engine,
+    ) -> Driver {
+        let mut d = Driver {
+            shared,
+            rx,
+            handler_slots: handler_slots.max(1),
+            running: HashMap::new(),
+            parked: HashMap::new(),
+            next_waiter: 1,
+            builtin_poll: PollRequest {
+                executor: "builtin".into(),
+                definitions: Vec::new(),
+                max: 1,
+                wait_ms: 0,
+            },
+            builtin_handlers: HashMap::new(),
+            workspaces: HashSet::new(),
+            next_heartbeat: Millis::ZERO,
+        };
+        d.refresh_builtins(engine);
+        d
+    }
+
+    pub async fn run(mut self) {
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            let wake = self.wake_at();
+            let sleep = match wake {
+                Some(at) => self.shared.clock.sleep_until(at),
+                None => Box::pin(futures::future::pending()),
+            };
+            tokio::select! {
+                biased;
+                n = self.rx.recv_many(&mut buf, 4096) => {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                _ = sleep => {}
+            }
+            if !self.step(&mut buf) {
+                break;
+            }
+        }
+        for (_, r) in self.running.drain() {
+            r.abort.abort();
+        }
+    }
+
+    fn wake_at(&self) -> Option<Millis> {
+        let engine = self.shared.engine.read().next_deadline();
+        let heartbeat = (!self.running.is_empty()).then_some(self.next_heartbeat);
+        match (engine, heartbeat) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// One batch. Returns false when told to shut down.
+    fn step(&mut self, buf: &mut Vec<Command>) -> bool {
+        let now = self.shared.clock.now();
+        let mut deferred: Vec<Deferred> = Vec::with_capacity(buf.len());
+        let mut syncs = Vec::new();
+        let mut to_spawn = Vec::new();
+        let mut doomed_workspaces = Vec::new();
+        let mut keep_running = true;
+        let changes: Changes;
+        {
+            let shared = self.shared.clone();
+            let mut guard = shared.engine.write();
+            let engine: &mut Engine = &mut guard;
+            for cmd in buf.drain(..) {
+                match cmd {
+                    Command::Sync { reply } => syncs.push(reply),
+                    Command::Shutdown => keep_running = false,
+                    cmd => self.apply(engine, cmd, now, &mut deferred),
+                }
+            }
+            if !self.running.is_empty() && now >= self.next_heartbeat {
+                for (id, r) in &self.running {
+                    let hb = NotifyRequest {
+                        id: *id,
+                        exec_id: r.exec_id,
+                        progress: None,
+                        log: None,
+                    };
+                    let _ = engine.notify(&hb, now);
+                }
+                self.next_heartbeat = now.plus_ms(HEARTBEAT_EVERY_MS);
+            }
+            engine.tick(now);
+            if keep_running {
+                self.dispatch(engine, now, &mut to_spawn);
+            }
+            changes = engine.drain();
+            self.after_changes(engine, &changes, &mut doomed_workspaces);
+        }
+
+        let Changes {
+            events,
+            records,
+            poll_replies,
+            next_id,
+            next_seq,
+        } = changes;
+        let batch = Batch {
+            events: Arc::new(events),
+            records,
+            next_id,
+            next_seq,
+        };
+        let commit_error = if batch.events.is_empty() && batch.records.is_empty() {
+            None
+        } else {
+            self.shared.storage.commit(&batch).err().map(|e| {
+                tracing::error!(error = %e, "storage commit failed");
+                Error::internal(format!(
+                    "the change could not be saved ({}); it is not acknowledged, retry it",
+                    e.message
+                ))
+            })
+        };
+        for reply in deferred {
+            reply(commit_error.as_ref());
+        }
+        for (waiter, tasks) in poll_replies {
+            if let Some(reply) = self.parked.remove(&waiter) {
+                let _ = reply.send(Ok(tasks));
+            }
+        }
+        self.shared.hub.publish(batch.events);
+        for (task, handler) in to_spawn {
+            self.spawn_handler(task, handler);
+        }
+        if !doomed_workspaces.is_empty() {
+            let root = self.shared.workspace_root.clone();
+            tokio::task::spawn_blocking(move || {
+                for id in doomed_workspaces {
+                    let _ = std::fs::remove_dir_all(root.join(id.to_string()));
+                }
+            });
+        }
+        for s in syncs {
+            let _ = s.send(());
+        }
+        keep_running
+    }
+
+    fn apply(&mut self, engine: &mut Engine, cmd: Command, now: Millis, deferred: &mut Vec<Deferred>) {
+        match cmd {
+            Command::Act { action, who, reply } => {
+                deferred.push(defer(reply, engine.apply(action, &who, now)));
+            }
+            Command::PutDefinition { def, reply } => {
+                let result = self.check_handler(&def).and_then(|_| engine.put_definition(*def, now));
+                deferred.push(defer(reply, result));
+            }
+            Command::DeleteDefinition { name, reply } => {
+                deferred.push(defer(reply, engine.delete_definition(&name, now)));
+            }
+            Command::Poll { req, reply } => {
+                let waiter = self.next_waiter;
+                self.next_waiter += 1;
+                match engine.poll(&req, waiter, now) {
+                    Ok(PollOutcome::Claimed(tasks)) => deferred.push(defer(reply, Ok(tasks))),
+                    Ok(PollOutcome::Parked(w)) => {
+                        self.parked.insert(w, reply);
+                    }
+                    Err(e) => deferred.push(defer(reply, Err(e))),
+                }
+            }
+            Command::Start { call, reply } => deferred.push(defer(reply, engine.start(&call, now))),
+            Command::Notify { req, reply } => deferred.push(defer(reply, engine.notify(&req, now))),
+            Command::Succeed { req, reply } => deferred.push(defer(reply, engine.succeed(req, now))),
+            Command::Fail { req, reply } => deferred.push(defer(reply, engine.fail(req, now))),
+            Command::HandlerDone { id, exec_id, outcome } => {
+                if self.running.get(&id).is_some_and(|r| r.exec_id == exec_id) {
+                    self.running.remove(&id);
+                }
+                // A stale report (the attempt was canceled or timed out) changes nothing.
+                let _ = match outcome {
+                    HandlerOutcome::Succeeded(result) => engine
+                        .succeed(
+                            SuccessRequest {
+                                id,
+                                exec_id,
+                                result: Some(result),
+                            },
+                            now,
+                        )
+                        .map(drop),
+                    HandlerOutcome::Failed(e) => engine
+                        .fail(
+                            FailRequest {
+                                id,
+                                exec_id,
+                                error: e.error,
+                                message: Some(e.message),
+                            },
+                            now,
+                        )
+                        .map(drop),
+                    HandlerOutcome::Panicked(message) => engine
+                        .fail_attempt(
+                            &ExecRef { id, exec_id },
+                            ReasonType::HandlerPanicked,
+                            format!("the handler panicked: {message}"),
+                            now,
+                        )
+                        .map(drop),
+                };
+            }
+            Command::HandlerNotify {
+                id,
+                exec_id,
+                progress,
+                line,
+            } => {
+                let req = NotifyRequest {
+                    id,
+                    exec_id,
+                    progress,
+                    log: line.map(|l| vec![l]),
+                };
+                let _ = engine.notify(&req, now);
+            }
+            Command::WorkspaceCreated { id } => {
+                self.workspaces.insert(id);
+            }
+            Command::Sync { .. } | Command::Shutdown => {}
+        }
+    }
+
+    /// A `builtin:` definition must name a handler this runtime has.
+    fn check_handler(&self, def: &Definition) -> Result<()> {
+        if let ExecutorKind::Builtin(h) = &def.executor
+            && self.shared.handlers.get(h).is_none()
+        {
+            return Err(Error::new(
+                crate::error::ErrorCode::InvalidDefinition,
+                format!(
+                    "definition `{}`: there is no built-in handler `{h}`; known handlers: {}",
+                    def.name,
+                    self.shared.handlers.names().join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Claims and starts ready built-in tasks while handler slots are free.
+    fn dispatch(&mut self, engine: &mut Engine, now: Millis, to_spawn: &mut Vec<(Task, Arc<dyn Handler>)>) {
+        if self.builtin_poll.definitions.is_empty() {
+            return;
+        }
+        loop {
+            let free = self.handler_slots.saturating_sub(self.running.len() + to_spawn.len());
+            if free == 0 {
+                return;
+            }
+            self.builtin_poll.max = free.min(1000) as u32;
+            let tasks = match engine.poll(&self.builtin_poll, 0, now) {
+                Ok(PollOutcome::Claimed(tasks)) => tasks,
+                _ => return,
+            };
+            let claimed = tasks.len();
+            for task in tasks {
+                let Some(exec_id) = task.exec_id else { continue };
+                let Some(handler) = self.builtin_handlers.get(&*task.name).cloned() else {
+                    continue;
+                };
+                if let Ok(started) = engine.start(&ExecRef { id: task.id, exec_id }, now) {
+                    to_spawn.push((started, handler));
+                }
+            }
+            if claimed < self.builtin_poll.max as usize {
+                return;
+            }
+        }
+    }
+
+    /// Reacts to a batch: handlers whose attempt ended are stopped, workspaces of
+    /// concluded tasks are deleted (unless `archive`), new definitions are picked up.
+    fn after_changes(&mut self, engine: &Engine, changes: &Changes, doomed: &mut Vec<TaskId>) {
+        let mut defs_changed = false;
+        for event in &changes.events {
+            match &event.kind {
+                EventKind::TaskStatus { id, to, .. } => {
+                    if let Some(r) = self.running.get(id)
+                        && engine.record(*id).and_then(|rec| rec.live_exec()) != Some(r.exec_id)
+                    {
+                        r.abort.abort();
+                        self.running.remove(id);
+                    }
+                    if *to == Status::Done
+                        && self.workspaces.contains(id)
+                        && !engine.record(*id).is_some_and(|r| r.task.archive)
+                    {
+                        self.workspaces.remove(id);
+                        doomed.push(*id);
+                    }
+                }
+                EventKind::TaskCleaned { id } => {
+                    if let Some(r) = self.running.remove(id) {
+                        r.abort.abort();
+                    }
+                    if self.workspaces.remove(id) {
+                        doomed.push(*id);
+                    }
+                }
+                EventKind::DefinitionUpdated { .. } => defs_changed = true,
+                _ => {}
+            }
+        }
+        if defs_changed {
+            self.refresh_builtins(engine);
+        }
+    }
+
+    fn refresh_builtins(&mut self, engine: &Engine) {
+        self.builtin_handlers.clear();
+        self.builtin_poll.definitions.clear();
+        for def in engine.definitions() {
+            if let ExecutorKind::Builtin(h) = &def.executor
+                && let Some(handler) = self.shared.handlers.get(h)
+            {
+                self.builtin_poll.definitions.push(def.name.clone());
+                self.builtin_handlers.insert(def.name.clone(), handler);
+            }
+        }
+    }
+
+    fn spawn_handler(&mut self, task: Task, handler: Arc<dyn Handler>) {
+        let Some(exec_id) = task.exec_id else { return };
+        let id = task.id;
+        let ctx = HandlerContext {
+            id,
+            exec_id,
+            attempt: task.attempt,
+            conf: task.conf,
+            workspace: self.shared.workspace_root.join(id.to_string()),
+            engine: super::EngineHandle {
+                shared: self.shared.clone(),
+            },
+            commands: self.shared.commands.clone(),
+        };
+        let tx = self.shared.commands.clone();
+        let join = tokio::spawn(async move {
+            let run = std::panic::catch_unwind(AssertUnwindSafe(|| handler.run(ctx)));
+            let outcome = match run {
+                Err(panic) => HandlerOutcome::Panicked(panic_text(panic)),
+                Ok(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
+                    Ok(Ok(v)) => HandlerOutcome::Succeeded(v),
+                    Ok(Err(e)) => HandlerOutcome::Failed(e),
+                    Err(panic) => HandlerOutcome::Panicked(panic_text(panic)),
+                },
+            };
+            let _ = tx.send(Command::HandlerDone { id, exec_id, outcome });
+        });
+        self.running.insert(
+            id,
+            Running {
+                exec_id,
+                abort: join.abort_handle(),
+            },
+        );
+    }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}

@@ -1,0 +1,112 @@
+//! `taskyard bench engine`: N no-op `builtin:echo` tasks run→done through the real
+//! runtime with memory storage.
+
+use clap::Args;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use taskyard_core::api::{Action, Requester};
+use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
+use taskyard_core::runtime::RuntimeBuilder;
+
+#[derive(Args, Debug)]
+pub struct EngineBench {
+    /// How many tasks to run.
+    #[arg(long, default_value_t = 200_000)]
+    tasks: usize,
+    /// Spread the tasks over this many threads (0: no threads).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Tasks per `run` action.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Print one JSON line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: EngineBench) -> anyhow::Result<()> {
+    anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
+    anyhow::ensure!(
+        (1..=10_000).contains(&args.batch),
+        "--batch must be between 1 and 10000 (the per-run limit)"
+    );
+    let workspaces = tempfile::tempdir()?;
+    let engine = RuntimeBuilder::new()
+        .workspace_root(workspaces.path().to_path_buf())
+        .start()?;
+    let mut def = Definition::new("echo", ExecutorKind::Builtin("echo".into()));
+    def.allowed_retry_count = 0;
+    engine.put_definition(def).await?;
+
+    let who = Requester::new("bench");
+    let start = Instant::now();
+    let mut pending = Vec::new();
+    let mut created = 0;
+    while created < args.tasks {
+        let n = args.batch.min(args.tasks - created);
+        let tasks = (created..created + n)
+            .map(|i| {
+                let mut spec = TaskSpec::new("echo");
+                if args.threads > 0 {
+                    spec.thread = Some(format!("t{}", i % args.threads));
+                }
+                RunItem::New(Box::new(spec))
+            })
+            .collect();
+        created += n;
+        let engine = engine.clone();
+        let who = who.clone();
+        pending.push(tokio::spawn(async move {
+            engine
+                .act(
+                    Action::Run {
+                        tasks,
+                        ignore: false,
+                    },
+                    who,
+                )
+                .await
+        }));
+    }
+    for p in pending {
+        p.await??;
+    }
+    let submitted = start.elapsed();
+    loop {
+        let done = engine.counts().by_status.get("done").copied().unwrap_or(0);
+        if done as usize >= args.tasks {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let counts = engine.counts();
+    engine.shutdown().await;
+    let tasks_per_s = args.tasks as f64 / seconds;
+    let rss = super::peak_rss_mib();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "scenario": "engine",
+                "tasks": args.tasks,
+                "threads": args.threads,
+                "batch": args.batch,
+                "seconds": seconds,
+                "tasks_per_s": tasks_per_s.round(),
+                "submit_seconds": submitted.as_secs_f64(),
+                "succeeded": counts.by_outcome.get("succeeded"),
+                "peak_rss_mib": rss,
+            })
+        );
+    } else {
+        println!(
+            "engine: {} tasks over {} threads in {seconds:.3} s = {tasks_per_s:.0} tasks/s (submitted in {:.3} s, peak RSS {:.0} MiB)",
+            args.tasks,
+            args.threads,
+            submitted.as_secs_f64(),
+            rss.unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! `taskyard bench SCENARIO`: throughput and latency measured on this machine. Figures
+//! are printed, never asserted.
+
+mod engine;
+
+use clap::{Args, Subcommand};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// No-op `builtin:echo` tasks through the real runtime, in memory.
+    Engine(engine::EngineBench),
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.scenario {
+        Scenario::Engine(b) => engine::run(b).await,
+    }
+}
+
+/// Peak resident set size of this process, in MiB (Linux; `None` elsewhere).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
