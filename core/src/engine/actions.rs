@@ -159,8 +159,7 @@ impl Engine {
                                 steps.push(RunStep::Release(id))
                             }
                             Some(Status::Done) => {
-                                let spec = self.tasks.get(id).map(|r| r.task.rerun_spec());
-                                if let Some(spec) = spec {
+                                if let Some(spec) = self.rerun_spec(id) {
                                     self.check_rerun(&spec, id)?;
                                     *added.entry(spec.name.clone()).or_default() += 1;
                                 }
@@ -210,7 +209,7 @@ impl Engine {
                     ids.push(id);
                 }
                 RunStep::Rerun(id) => {
-                    if let Some(spec) = self.tasks.get(id).map(|r| r.task.rerun_spec()) {
+                    if let Some(spec) = self.rerun_spec(id) {
                         let new = self.create(spec, &who.0, Some(id), now);
                         ids.push(new);
                     }
@@ -270,13 +269,18 @@ impl Engine {
         Ok(())
     }
 
-    fn check_rerun(&self, spec: &TaskSpec, of: TaskId) -> Result<()> {
-        let mut spec = spec.clone();
+    /// The inputs of a re-run of `of`. A parent cleaned since is dropped: the re-run stands
+    /// alone.
+    fn rerun_spec(&self, of: TaskId) -> Option<TaskSpec> {
+        let mut spec = self.tasks.get(of)?.task.rerun_spec();
         if spec.parent.is_some_and(|p| !self.tasks.contains(p)) {
-            // The parent was cleaned since: the re-run stands alone.
             spec.parent = None;
         }
-        self.check_spec(&spec).map_err(|mut e| {
+        Some(spec)
+    }
+
+    fn check_rerun(&self, spec: &TaskSpec, of: TaskId) -> Result<()> {
+        self.check_spec(spec).map_err(|mut e| {
             e.message = format!("cannot re-run task {of}: {}", e.message);
             e.tasks.push(of);
             e
@@ -392,7 +396,8 @@ impl Engine {
         })
     }
 
-    /// Cancels `ids` (all live), then their live descendants; returns the descendants.
+    /// Cancels `ids` (all live), then their live descendants, depth first in child order;
+    /// returns the descendants. A referenced task met as a descendant stays referenced.
     fn cancel_with_descendants(
         &mut self,
         ids: &[TaskId],
@@ -406,27 +411,27 @@ impl Engine {
             self.conclude(*id, Outcome::Canceled, reason, None, now);
         }
         let mut cascaded = Vec::new();
-        let mut stack: Vec<(TaskId, TaskId)> = ids
-            .iter()
-            .flat_map(|id| self.children_of(*id).into_iter().map(move |c| (c, *id)))
-            .collect();
-        stack.reverse();
-        let mut seen = referenced.clone();
-        while let Some((id, parent)) = stack.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            if self.status_of(id).is_some_and(|s| s != Status::Done) {
-                let mut reason = Reason::new(
-                    ReasonType::ParentCanceled,
-                    format!("canceled because its parent task {parent} was canceled"),
-                );
-                reason.data = json!({ "by": who.0, "parent": parent });
-                self.conclude(id, Outcome::Canceled, reason, None, now);
-                cascaded.push(id);
-            }
-            for c in self.children_of(id).into_iter().rev() {
-                stack.push((c, id));
+        let mut visited = HashSet::new();
+        for root in ids {
+            let mut stack = vec![(*root, *root)];
+            while let Some((id, parent)) = stack.pop() {
+                if !visited.insert(id) {
+                    continue;
+                }
+                if !referenced.contains(&id)
+                    && self.status_of(id).is_some_and(|s| s != Status::Done)
+                {
+                    let mut reason = Reason::new(
+                        ReasonType::ParentCanceled,
+                        format!("canceled because its parent task {parent} was canceled"),
+                    );
+                    reason.data = json!({ "by": who.0, "parent": parent });
+                    self.conclude(id, Outcome::Canceled, reason, None, now);
+                    cascaded.push(id);
+                }
+                for c in self.children_of(id).into_iter().rev() {
+                    stack.push((c, id));
+                }
             }
         }
         cascaded

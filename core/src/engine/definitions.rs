@@ -67,7 +67,7 @@ impl Engine {
             let group = self
                 .tasks
                 .get(id)
-                .map(|r| self.group_of(name, &r.task.conf))
+                .map(|r| self.group_of(name, &r.task))
                 .unwrap_or(None);
             let Some(rec) = self.tasks.get_mut(id) else {
                 continue;

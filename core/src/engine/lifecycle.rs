@@ -48,7 +48,6 @@ impl Engine {
         let conf = spec
             .conf
             .unwrap_or_else(|| Value::Object(Default::default()));
-        let group = self.group_of(&name, &conf);
         let task = Task {
             id,
             name: name.clone(),
@@ -85,6 +84,7 @@ impl Engine {
             concluded_at: None,
             conclude_at: None,
         };
+        let group = self.group_of(&name, &task);
         if let Some(key) = &task.key {
             self.keys
                 .entry(name.clone())
@@ -154,22 +154,19 @@ impl Engine {
         id
     }
 
-    /// The concurrency group of a task of `name` with this `conf`.
-    pub(super) fn group_of(&self, name: &str, conf: &Value) -> super::GroupKey {
+    /// The concurrency group of a task of `name`: the JSON text of the value found at the
+    /// definition's `concurrency_path`, a path into the task (`["conf", "resource_type"]`).
+    /// A missing value groups as `null`.
+    pub(super) fn group_of(&self, name: &str, task: &Task) -> super::GroupKey {
         let path = self.defs.get(name)?.def.concurrency_path.as_ref()?;
-        let mut at = conf;
-        for key in path.iter().skip_while(|k| k.as_str() == "conf") {
-            at = match at {
-                Value::Object(m) => m.get(key).unwrap_or(&Value::Null),
-                Value::Array(a) => key
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| a.get(i))
-                    .unwrap_or(&Value::Null),
-                _ => &Value::Null,
-            };
-        }
-        Some(Arc::from(at.to_string()))
+        let text = match path.split_first() {
+            Some((first, rest)) if first == "conf" => value_at(&task.conf, rest).to_string(),
+            _ => {
+                let whole = serde_json::to_value(task).unwrap_or(Value::Null);
+                value_at(&whole, path).to_string()
+            }
+        };
+        Some(Arc::from(text))
     }
 
     /// `created` or `waiting` → `ready` (a run reference, or `execute_at` reached).
@@ -703,4 +700,18 @@ impl Engine {
         }
         self.emit(now, EventKind::TaskCleaned { id });
     }
+}
+
+/// The value at `path` inside `value` (object keys, or array indexes), `null` if absent.
+fn value_at<'a>(value: &'a Value, path: &[String]) -> &'a Value {
+    static NULL: Value = Value::Null;
+    path.iter().fold(value, |at, key| match at {
+        Value::Object(m) => m.get(key).unwrap_or(&NULL),
+        Value::Array(a) => key
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| a.get(i))
+            .unwrap_or(&NULL),
+        _ => &NULL,
+    })
 }

@@ -15,8 +15,8 @@ mod executor;
 mod index;
 mod lifecycle;
 mod query;
-mod restore;
 mod record;
+mod restore;
 mod table;
 mod timers;
 

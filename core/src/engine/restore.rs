@@ -56,12 +56,13 @@ impl Engine {
             if let Some(d) = self.defs.get_key_value(&*rec.task.name) {
                 rec.task.name = d.0.clone();
             }
-            rec.group = self.group_of(&rec.task.name, &rec.task.conf);
+            rec.group = self.group_of(&rec.task.name, &rec.task);
             self.index_restored(&rec, now);
             match rec.task.status {
                 Status::Requested => requested.push(id),
                 Status::InProgress
-                    if !rec.task.awaiting_conclude && rec.task.executor.as_deref() == Some("builtin") =>
+                    if !rec.task.awaiting_conclude
+                        && rec.task.executor.as_deref() == Some("builtin") =>
                 {
                     interrupted.push(id)
                 }
@@ -99,7 +100,10 @@ impl Engine {
         let id = rec.id();
         let t = &rec.task;
         if let Some(key) = &t.key {
-            self.keys.entry(t.name.clone()).or_default().insert(key.clone(), id);
+            self.keys
+                .entry(t.name.clone())
+                .or_default()
+                .insert(key.clone(), id);
         }
         if let Some(r) = t.ref_id {
             self.refs.entry(r).or_default().push(id);
@@ -114,7 +118,10 @@ impl Engine {
                 }
             }
             Status::Done => {
-                let retention = self.defs.get(&t.name).map_or(604_800_000, |d| d.def.retention_ms);
+                let retention = self
+                    .defs
+                    .get(&t.name)
+                    .map_or(604_800_000, |d| d.def.retention_ms);
                 let at = t.concluded_at.unwrap_or(now).plus_ms(retention);
                 self.timer(at, TimerKind::Retention(id));
             }

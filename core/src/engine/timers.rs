@@ -62,3 +62,11 @@ impl Timers {
         }
     }
 }
+
+#[cfg(test)]
+impl Timers {
+    /// Every pending timer, in no particular order (for invariant checks).
+    pub fn iter(&self) -> impl Iterator<Item = &Timer> {
+        self.heap.iter().map(|Reverse(t)| t)
+    }
+}
