@@ -29,7 +29,7 @@ enum RunStep {
 impl Engine {
     /// Applies one action atomically.
     pub fn apply(&mut self, action: Action, who: &Requester, now: Millis) -> Result<ActionReply> {
-        match action {
+        let reply = match action {
             Action::Run { tasks, ignore } => self.run(tasks, ignore, who, now),
             Action::Conclude {
                 task,
@@ -41,7 +41,12 @@ impl Engine {
             Action::Destroy { tasks } => self.destroy(&tasks, who, now),
             Action::Pause { threads, until } => self.pause(&threads, until, who, now),
             Action::Resume { threads, continue_ } => self.resume(&threads, continue_, who, now),
+        };
+        if reply.is_ok() {
+            // What the action released or freed may answer a parked long poll.
+            self.serve_parked(now);
         }
+        reply
     }
 
     /// Resolves references to ids: each task once, in first-mention order.

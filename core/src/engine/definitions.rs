@@ -43,6 +43,7 @@ impl Engine {
         );
         if regroup {
             self.rebuild_index(&name);
+            self.serve_parked(now);
         }
         self.emit(
             now,

@@ -251,6 +251,7 @@ impl Engine {
             ),
             None => self.attempt_succeeded(req.id, req.result, now),
         }
+        self.serve_parked(now);
         self.task_view(req.id, now)
             .ok_or_else(|| Error::task_not_found(req.id))
     }
@@ -278,6 +279,7 @@ impl Engine {
             },
         };
         self.attempt_failed(req.id, end, now);
+        self.serve_parked(now);
         self.task_view(req.id, now)
             .ok_or_else(|| Error::task_not_found(req.id))
     }
@@ -301,6 +303,7 @@ impl Engine {
             },
             now,
         );
+        self.serve_parked(now);
         self.task_view(call.id, now)
             .ok_or_else(|| Error::task_not_found(call.id))
     }

@@ -243,6 +243,10 @@ impl Engine {
         );
         let front = rec.front;
 
+        if holds_slot {
+            // The slot it gives back may let its group offer a task.
+            self.offers_changed = true;
+        }
         self.tally.sub(status, outcome);
         if let Some(t) = self.by_def.get_mut(&name) {
             t.sub(status, outcome);

@@ -148,6 +148,12 @@ impl Engine {
 
     /// A window of tasks matching a filter, in the asked order.
     pub fn query(&self, q: &TaskQuery, now: Millis) -> Result<TaskPage> {
+        if !(1..=1000).contains(&q.limit) {
+            return Err(Error::new(
+                ErrorCode::InvalidQuery,
+                format!("limit {} is out of range; use 1 to 1000", q.limit),
+            ));
+        }
         let filter = Filter::parse(&q.filter)?;
         let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
         let limit = q.limit;
@@ -168,6 +174,8 @@ impl Engine {
                 }
                 more = skip + rows.len() < self.tasks.len();
             } else {
+                // Rows past the cursor still to skip for `offset`.
+                let mut skip = q.offset;
                 let iter: Box<dyn Iterator<Item = &TaskRecord>> = if desc {
                     Box::new(self.tasks.iter().rev())
                 } else {
@@ -190,9 +198,11 @@ impl Engine {
                     if !past_cursor {
                         continue;
                     }
-                    if rows.len() >= limit {
+                    if skip > 0 {
+                        skip -= 1;
+                    } else if rows.len() >= limit {
                         more = true;
-                    } else if total as usize > q.offset {
+                    } else {
                         rows.push(rec);
                     }
                 }
