@@ -341,7 +341,7 @@ mod tests {
             "42",
             "!status:ready",
             "name:import  thread:imports",
-            "desc \"nightly patient\"",
+            "\"nightly patient\"",
         ] {
             assert!(hits(f), "{f} should match");
         }

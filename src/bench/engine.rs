@@ -5,7 +5,7 @@ use clap::Args;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use taskyard_core::api::{Action, Requester};
-use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
+use taskyard_core::model::{RunItem, TaskSpec};
 use taskyard_core::runtime::RuntimeBuilder;
 
 #[derive(Args, Debug)]
@@ -34,9 +34,9 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
     let engine = RuntimeBuilder::new()
         .workspace_root(workspaces.path().to_path_buf())
         .start()?;
-    let mut def = Definition::new("echo", ExecutorKind::Builtin("echo".into()));
-    def.allowed_retry_count = 0;
-    engine.put_definition(def).await?;
+    for def in crate::assets::definitions()? {
+        engine.put_definition(def).await?;
+    }
 
     let who = Requester::new("bench");
     let start = Instant::now();

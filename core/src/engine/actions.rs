@@ -360,7 +360,6 @@ impl Engine {
                 rec.pending_result = result;
             }
             self.attach(id, now);
-            self.timer(at, TimerKind::Conclude(id));
             self.log_line(id, now, format!("conclusion pending until {at}"));
         }
         Ok(ActionReply::Conclude {

@@ -13,6 +13,16 @@ use crate::time::Millis;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// A task the runtime claimed and started for an in-process handler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatched {
+    pub id: TaskId,
+    pub exec_id: Uuid,
+    pub name: Arc<str>,
+    pub conf: serde_json::Value,
+    pub attempt: u32,
+}
+
 /// What a poll did: claimed tasks now, or parked until one can be claimed.
 #[derive(Debug, PartialEq)]
 pub enum PollOutcome {
@@ -85,14 +95,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Claims up to `max` offered tasks across `definitions`, best rank first.
-    pub(super) fn claim_next(
+    /// Claims up to `max` offered tasks across `definitions`, best rank first; returns
+    /// their ids in claim order.
+    pub(super) fn claim_ids(
         &mut self,
         executor: &Arc<str>,
         definitions: &[String],
         max: u32,
         now: Millis,
-    ) -> Vec<Task> {
+    ) -> Vec<TaskId> {
         let mut claimed = Vec::new();
         while claimed.len() < max as usize {
             let best = definitions
@@ -102,12 +113,54 @@ impl Engine {
             let Some((_, id)) = best else {
                 break;
             };
-            match self.claim(id, executor, now) {
-                Some(task) => claimed.push(task),
-                None => break,
+            if !self.claim(id, executor, now) {
+                break;
             }
+            claimed.push(id);
         }
         claimed
+    }
+
+    /// Claims like [`Engine::claim_ids`] and returns the claimed tasks as views.
+    pub(super) fn claim_next(
+        &mut self,
+        executor: &Arc<str>,
+        definitions: &[String],
+        max: u32,
+        now: Millis,
+    ) -> Vec<Task> {
+        let ids = self.claim_ids(executor, definitions, max, now);
+        ids.into_iter()
+            .filter_map(|id| self.task_view(id, now))
+            .collect()
+    }
+
+    /// The runtime's own executor: claims and starts up to `max` tasks of in-process
+    /// definitions through the same claim and start as external workers.
+    pub fn dispatch_builtin(
+        &mut self,
+        definitions: &[String],
+        max: u32,
+        now: Millis,
+    ) -> Vec<Dispatched> {
+        let executor = self.builtin_executor.clone();
+        let ids = self.claim_ids(&executor, definitions, max, now);
+        let mut started = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.start_attempt(id, now);
+            if let Some(rec) = self.tasks.get(id)
+                && let Some(exec_id) = rec.task.exec_id
+            {
+                started.push(Dispatched {
+                    id,
+                    exec_id,
+                    name: rec.task.name.clone(),
+                    conf: rec.task.conf.clone(),
+                    attempt: rec.task.attempt,
+                });
+            }
+        }
+        started
     }
 
     /// Answers parked polls that can now claim something. Cheap when nothing was offered.
@@ -236,6 +289,14 @@ impl Engine {
     /// `success`: the attempt succeeded. A result that fails `result_schema` fails the
     /// attempt with `invalid-result` instead (the call itself is accepted).
     pub fn succeed(&mut self, req: SuccessRequest, now: Millis) -> Result<Task> {
+        let id = req.id;
+        self.report_success(req, now)?;
+        self.task_view(id, now)
+            .ok_or_else(|| Error::task_not_found(id))
+    }
+
+    /// `success` without building the reply (the runtime's own handlers need none).
+    pub fn report_success(&mut self, req: SuccessRequest, now: Millis) -> Result<()> {
         self.fence(req.id, req.exec_id)?;
         self.ensure_started(req.id, now);
         let problems = self.check_output(req.id, req.result.as_ref(), true);
@@ -252,8 +313,7 @@ impl Engine {
             None => self.attempt_succeeded(req.id, req.result, now),
         }
         self.serve_parked(now);
-        self.task_view(req.id, now)
-            .ok_or_else(|| Error::task_not_found(req.id))
+        Ok(())
     }
 
     /// `fail`: the attempt failed; retried if retries are left.

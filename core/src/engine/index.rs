@@ -8,8 +8,9 @@
 use super::record::{GroupKey, Rank};
 use crate::model::{Outcome, Status, TaskId};
 use crate::time::Millis;
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Group {

@@ -64,7 +64,7 @@ impl Engine {
             ref_id: spec.ref_id,
             execute_at: spec.execute_at,
             hold: spec.hold,
-            requester: Arc::from(requester),
+            requester: self.intern_requester(requester),
             status,
             outcome: None,
             outcome_reason: None,
@@ -99,11 +99,6 @@ impl Engine {
         {
             p.children.push(id);
         }
-        if status == Status::Waiting
-            && let Some(at) = task.execute_at
-        {
-            self.timer(at, TimerKind::ExecuteAt(id));
-        }
         let snapshot = if status == Status::Ready {
             None
         } else {
@@ -122,6 +117,7 @@ impl Engine {
             ready_at: snapshot.is_none().then_some(now),
             pending_result: None,
             log_seq: 1,
+            status_timer: None,
         };
         let message = match (rerun_of, status) {
             (Some(of), _) => format!("created by {requester} as a re-run of task {of}"),
@@ -184,7 +180,12 @@ impl Engine {
     }
 
     /// `ready` → `requested`: a fresh exec id for `executor`.
-    pub(super) fn claim(&mut self, id: TaskId, executor: &Arc<str>, now: Millis) -> Option<Task> {
+    /// Returns whether the task was claimed.
+    pub(super) fn claim(&mut self, id: TaskId, executor: &Arc<str>, now: Millis) -> bool {
+        self.claim_inner(id, executor, now).is_some()
+    }
+
+    fn claim_inner(&mut self, id: TaskId, executor: &Arc<str>, now: Millis) -> Option<()> {
         let timeout = {
             let rec = self.tasks.get(id)?;
             self.defs
@@ -214,13 +215,9 @@ impl Engine {
                 self.latencies.pop_front();
             }
         }
-        self.timer(deadline, TimerKind::StartDeadline(id));
         self.attach(id, now);
         self.transition_event(id, Status::Ready, now, format!("claimed by {executor}"));
-        if let Some(th) = &thread {
-            self.thread_changed(th, now);
-        }
-        self.tasks.get(id).map(|r| r.task.clone())
+        Some(())
     }
 
     /// `requested` → `in-progress`: a new attempt starts.
@@ -252,12 +249,10 @@ impl Engine {
             ended_at: None,
             reason: None,
         };
+        // Most tasks have one attempt: do not let the first push reserve room for four.
+        rec.attempts.reserve_exact(1);
         rec.attempts.push(attempt);
         let n = rec.task.attempt;
-        let deadline = rec.attempt_deadline();
-        if let Some(at) = deadline {
-            self.timer(at, TimerKind::AttemptDeadline(id));
-        }
         self.attach(id, now);
         self.transition_event(id, Status::Requested, now, format!("attempt {n} started"));
     }
@@ -351,7 +346,6 @@ impl Engine {
                 rec.task.error = end.error;
                 rec.task.awaiting_conclude = false;
             }
-            self.timer(at, TimerKind::ExecuteAt(id));
             self.attach(id, now);
             let message = format!(
                 "attempt failed ({}: {}); retry {} of {allowed} at {at}",
@@ -389,10 +383,7 @@ impl Engine {
             return;
         }
         let from = rec.task.status;
-        let retention = self
-            .defs
-            .get(&rec.task.name)
-            .map_or(604_800_000, |d| d.def.retention_ms);
+        let name_for_retention = rec.task.name.clone();
         self.detach(id);
         let Some(rec) = self.tasks.get_mut(id) else {
             return;
@@ -420,13 +411,15 @@ impl Engine {
         if self.completions.len() > 65_536 {
             self.completions.pop_front();
         }
-        self.timer(now.plus_ms(retention), TimerKind::Retention(id));
+        self.retention
+            .entry(name_for_retention)
+            .or_default()
+            .push_back((now, id));
         let mut thread_changed = false;
         if let Some(th) = &thread {
             let ts = self.threads.entry(th.clone()).or_default();
             if ts.current == Some(id) {
                 ts.current = None;
-                thread_changed = true;
             }
             if lock {
                 ts.lock = Some((id, now));
@@ -491,7 +484,6 @@ impl Engine {
     /// Fires every timer due at `now`. Retention cleans at most `retention_batch` tasks per
     /// call; when more are due, [`Engine::next_deadline`] is already `now`.
     pub fn tick(&mut self, now: Millis) {
-        let mut cleaned = 0;
         while let Some(timer) = self.timers.pop_due(now) {
             match timer.kind {
                 TimerKind::ExecuteAt(id) => {
@@ -524,33 +516,6 @@ impl Engine {
                     }
                 }
                 TimerKind::PauseUntil(name) => self.pause_expired(&name, now),
-                TimerKind::Retention(id) => {
-                    let retention = self.tasks.get(id).and_then(|r| {
-                        let concluded = r
-                            .task
-                            .concluded_at
-                            .filter(|_| r.task.status == Status::Done)?;
-                        let ms = self
-                            .defs
-                            .get(&r.task.name)
-                            .map_or(604_800_000, |d| d.def.retention_ms);
-                        Some(concluded.plus_ms(ms))
-                    });
-                    match retention {
-                        Some(at) if at <= now => {
-                            if cleaned >= self.config.retention_batch {
-                                // Come back for the rest on the next tick.
-                                self.timer(now, TimerKind::Retention(id));
-                                break;
-                            }
-                            self.clean_task(id, now);
-                            cleaned += 1;
-                        }
-                        // The retention changed since: wait for the new end.
-                        Some(at) => self.timer(at, TimerKind::Retention(id)),
-                        None => {}
-                    }
-                }
                 TimerKind::PollDeadline(waiter) => {
                     if let Some(i) = self.parked.iter().position(|p| p.waiter == waiter) {
                         let parked = self.parked.swap_remove(i);
@@ -563,7 +528,56 @@ impl Engine {
                 }
             }
         }
+        self.sweep_retention(now);
         self.serve_parked(now);
+    }
+
+    /// Cleans concluded tasks past their definition's retention, oldest first, at most
+    /// `retention_batch` per call. Each definition's queue is in conclusion order, so its
+    /// front is always the next to expire.
+    fn sweep_retention(&mut self, now: Millis) {
+        let mut budget = self.config.retention_batch;
+        let names: Vec<Arc<str>> = self.retention.keys().cloned().collect();
+        for name in names {
+            let keep = self.retention_ms(&name);
+            while budget > 0 {
+                let Some(&(concluded, id)) = self.retention.get(&name).and_then(|q| q.front())
+                else {
+                    break;
+                };
+                if concluded.plus_ms(keep) > now {
+                    break;
+                }
+                if let Some(q) = self.retention.get_mut(&name) {
+                    q.pop_front();
+                }
+                // The entry is stale if the task was cleaned or continued since.
+                let current = self.tasks.get(id).is_some_and(|r| {
+                    r.task.status == Status::Done && r.task.concluded_at == Some(concluded)
+                });
+                if current {
+                    self.clean_task(id, now);
+                    budget -= 1;
+                }
+            }
+            if self.retention.get(&name).is_some_and(|q| q.is_empty()) {
+                self.retention.remove(&name);
+            }
+        }
+    }
+
+    pub(super) fn retention_ms(&self, name: &str) -> u64 {
+        self.defs
+            .get(name)
+            .map_or(604_800_000, |d| d.def.retention_ms)
+    }
+
+    /// When the next retention cleaning is due, if any.
+    pub(super) fn next_retention(&self) -> Option<Millis> {
+        self.retention
+            .iter()
+            .filter_map(|(name, q)| q.front().map(|(at, _)| at.plus_ms(self.retention_ms(name))))
+            .min()
     }
 
     fn start_timed_out(&mut self, id: TaskId, now: Millis) {
@@ -622,8 +636,13 @@ impl Engine {
         match end {
             Some(end) => self.attempt_failed(id, end, now),
             None => {
-                if let Some(at) = rec.attempt_deadline() {
+                // A heartbeat moved the deadline: schedule the new one.
+                let at = rec.attempt_deadline();
+                if let Some(at) = at {
                     self.timer(at, TimerKind::AttemptDeadline(id));
+                }
+                if let Some(rec) = self.tasks.get_mut(id) {
+                    rec.status_timer = at;
                 }
             }
         }

@@ -23,7 +23,7 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
-pub use executor::PollOutcome;
+pub use executor::{Dispatched, PollOutcome};
 pub use record::{GroupKey, TaskRecord};
 pub use table::TaskTable;
 
@@ -33,7 +33,8 @@ use crate::schema::Schema;
 use crate::time::Millis;
 use index::{DefIndex, Tally, ThreadState};
 use rand::{RngCore, SeedableRng, rngs::SmallRng};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use timers::{TimerKind, Timers};
 
@@ -118,6 +119,11 @@ pub struct Engine {
     /// `(name, key)` of tasks not yet cleaned.
     keys: HashMap<Arc<str>, HashMap<String, TaskId>>,
     refs: HashMap<i64, Vec<TaskId>>,
+    /// Concluded tasks by definition, in conclusion order, for the retention sweeper.
+    retention: HashMap<Arc<str>, VecDeque<(Millis, TaskId)>>,
+    /// The executor name in-process handlers claim under, and requesters seen, interned.
+    builtin_executor: Arc<str>,
+    requesters: HashMap<String, Arc<str>>,
     tally: Tally,
     by_def: HashMap<Arc<str>, Tally>,
     by_thread: HashMap<Arc<str>, Tally>,
@@ -161,17 +167,20 @@ impl Engine {
             rng: SmallRng::seed_from_u64(config.seed),
             config,
             tasks: TaskTable::default(),
-            defs: HashMap::new(),
-            threads: HashMap::new(),
+            defs: HashMap::default(),
+            threads: HashMap::default(),
             timers: Timers::default(),
             next_id: 1,
             next_seq: 1,
-            keys: HashMap::new(),
-            refs: HashMap::new(),
+            keys: HashMap::default(),
+            refs: HashMap::default(),
+            retention: HashMap::default(),
+            builtin_executor: Arc::from("builtin"),
+            requesters: HashMap::default(),
             tally: Tally::default(),
-            by_def: HashMap::new(),
-            by_thread: HashMap::new(),
-            workers: HashMap::new(),
+            by_def: HashMap::default(),
+            by_thread: HashMap::default(),
+            workers: HashMap::default(),
             parked: Vec::new(),
             offers_changed: false,
             events: Vec::new(),
@@ -214,7 +223,10 @@ impl Engine {
 
     /// The next moment `tick` has something to do, if any.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.timers.next_at()
+        match (self.timers.next_at(), self.next_retention()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The sequence number the next event will get.
@@ -242,6 +254,15 @@ impl Engine {
             rec.holds_slot(),
         );
         let front = rec.front;
+        if let (Some(at), Some(kind)) = (rec.status_timer, rec.status_timer_kind()) {
+            self.timers.remove(at, kind);
+        }
+        if let Some(at) = rec.task.conclude_at.filter(|_| status != Status::Done) {
+            self.timers.remove(at, TimerKind::Conclude(id));
+        }
+        if let Some(rec) = self.tasks.get_mut(id) {
+            rec.status_timer = None;
+        }
 
         if holds_slot {
             // The slot it gives back may let its group offer a task.
@@ -311,6 +332,15 @@ impl Engine {
             rec.holds_slot(),
         );
         let front = rec.front;
+        let status_timer = rec.wanted_status_timer();
+        rec.status_timer = status_timer.as_ref().map(|t| t.0);
+        let conclude_at = rec.task.conclude_at.filter(|_| status != Status::Done);
+        if let Some((at, kind)) = status_timer {
+            self.timers.push(at, kind);
+        }
+        if let Some(at) = conclude_at {
+            self.timers.push(at, TimerKind::Conclude(id));
+        }
         self.mark_dirty(id);
 
         self.tally.add(status, outcome);
@@ -453,9 +483,17 @@ impl Engine {
         }
     }
 
+    /// Announces a change of a thread's pause or lock. Which task holds a thread is not
+    /// announced here: the `task-status` events already say it, and a thread event per
+    /// claim would double the event stream of a busy thread.
     fn thread_changed(&mut self, name: &Arc<str>, now: Millis) {
         let row = self.thread_row(name);
-        self.emit(now, EventKind::ThreadUpdated { thread: row });
+        self.emit(
+            now,
+            EventKind::ThreadUpdated {
+                thread: Box::new(row),
+            },
+        );
     }
 
     fn new_exec_id(&mut self) -> uuid::Uuid {
@@ -513,6 +551,18 @@ impl Engine {
             .map(|(k, _)| k.clone())
             .or_else(|| self.by_thread.get_key_value(name).map(|(k, _)| k.clone()))
             .unwrap_or_else(|| Arc::from(name))
+    }
+
+    /// One shared string per requester name, so tasks don't each carry a copy.
+    fn intern_requester(&mut self, who: &str) -> Arc<str> {
+        if let Some(a) = self.requesters.get(who) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(who);
+        if self.requesters.len() < 10_000 {
+            self.requesters.insert(who.to_string(), a.clone());
+        }
+        a
     }
 
     fn timer(&mut self, at: Millis, kind: TimerKind) {

@@ -48,6 +48,9 @@ pub struct TaskRecord {
     /// Sequence of the task's last log entry.
     #[serde(default)]
     pub log_seq: u64,
+    /// When the timer of the current status is scheduled (set by `attach`).
+    #[serde(skip)]
+    pub status_timer: Option<Millis>,
 }
 
 impl TaskRecord {
@@ -76,6 +79,32 @@ impl TaskRecord {
     /// Ready and free of a pending conclusion: a candidate for claiming.
     pub fn is_claimable_status(&self) -> bool {
         self.task.status == Status::Ready && self.task.conclude_at.is_none()
+    }
+
+    /// The timer the current status needs, if any: when, and which.
+    pub fn wanted_status_timer(&self) -> Option<(Millis, super::timers::TimerKind)> {
+        use super::timers::TimerKind;
+        let id = self.task.id;
+        match self.task.status {
+            Status::Waiting => Some((self.task.execute_at?, TimerKind::ExecuteAt(id))),
+            Status::Requested => Some((self.start_deadline?, TimerKind::StartDeadline(id))),
+            Status::InProgress if !self.task.awaiting_conclude => {
+                Some((self.attempt_deadline()?, TimerKind::AttemptDeadline(id)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The status-timer kind for the current status.
+    pub fn status_timer_kind(&self) -> Option<super::timers::TimerKind> {
+        use super::timers::TimerKind;
+        let id = self.task.id;
+        match self.task.status {
+            Status::Waiting => Some(TimerKind::ExecuteAt(id)),
+            Status::Requested => Some(TimerKind::StartDeadline(id)),
+            Status::InProgress => Some(TimerKind::AttemptDeadline(id)),
+            _ => None,
+        }
     }
 
     /// The earliest moment the current attempt times out.

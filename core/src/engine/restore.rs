@@ -108,27 +108,11 @@ impl Engine {
         if let Some(r) = t.ref_id {
             self.refs.entry(r).or_default().push(id);
         }
-        match t.status {
-            Status::Waiting => {
-                self.timer(t.execute_at.unwrap_or(now), TimerKind::ExecuteAt(id));
-            }
-            Status::InProgress if !t.awaiting_conclude => {
-                if let Some(at) = rec.attempt_deadline() {
-                    self.timer(at, TimerKind::AttemptDeadline(id));
-                }
-            }
-            Status::Done => {
-                let retention = self
-                    .defs
-                    .get(&t.name)
-                    .map_or(604_800_000, |d| d.def.retention_ms);
-                let at = t.concluded_at.unwrap_or(now).plus_ms(retention);
-                self.timer(at, TimerKind::Retention(id));
-            }
-            _ => {}
-        }
-        if let Some(at) = t.conclude_at {
-            self.timer(at, TimerKind::Conclude(id));
+        if t.status == Status::Done {
+            self.retention
+                .entry(t.name.clone())
+                .or_default()
+                .push_back((t.concluded_at.unwrap_or(now), id));
         }
     }
 

@@ -1,11 +1,12 @@
-//! Timers as data: the engine pushes a timer when something may happen later, and
-//! `tick(now)` fires the due ones. Timers are never removed; a fired timer checks that
-//! what it was set for still holds (lazy deletion), so moving a deadline is free.
+//! Timers as data: the engine schedules a timer when something may happen later, and
+//! `tick(now)` fires the due ones. A task's status timer (execute_at, start deadline,
+//! attempt deadline) and its pending-conclusion timer are scheduled by `attach` and
+//! removed by `detach`, so only live deadlines are kept. A fired timer still re-checks
+//! that what it was set for holds (a heartbeat moves a deadline without rescheduling).
 
 use crate::model::TaskId;
 use crate::time::Millis;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -20,8 +21,6 @@ pub enum TimerKind {
     Conclude(TaskId),
     /// A `pause ... until` ends.
     PauseUntil(Arc<str>),
-    /// A concluded task's retention ends.
-    Retention(TaskId),
     /// A parked long poll gives up.
     PollDeadline(u64),
 }
@@ -32,41 +31,36 @@ pub struct Timer {
     pub kind: TimerKind,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timers {
-    heap: BinaryHeap<Reverse<Timer>>,
-}
-
-impl PartialEq for Timers {
-    fn eq(&self, other: &Self) -> bool {
-        self.heap.len() == other.heap.len()
-            && self.heap.clone().into_sorted_vec() == other.heap.clone().into_sorted_vec()
-    }
+    set: BTreeSet<Timer>,
 }
 
 impl Timers {
     pub fn push(&mut self, at: Millis, kind: TimerKind) {
-        self.heap.push(Reverse(Timer { at, kind }));
+        self.set.insert(Timer { at, kind });
+    }
+
+    pub fn remove(&mut self, at: Millis, kind: TimerKind) {
+        self.set.remove(&Timer { at, kind });
     }
 
     pub fn next_at(&self) -> Option<Millis> {
-        self.heap.peek().map(|Reverse(t)| t.at)
+        self.set.first().map(|t| t.at)
     }
 
     /// Pops the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<Timer> {
         if self.next_at()? <= now {
-            self.heap.pop().map(|Reverse(t)| t)
+            self.set.pop_first()
         } else {
             None
         }
     }
-}
 
-#[cfg(test)]
-impl Timers {
-    /// Every pending timer, in no particular order (for invariant checks).
+    /// Every pending timer, in time order (for invariant checks).
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &Timer> {
-        self.heap.iter().map(|Reverse(t)| t)
+        self.set.iter()
     }
 }

@@ -45,7 +45,7 @@ pub enum EventKind {
         id: TaskId,
     },
     ThreadUpdated {
-        thread: ThreadRow,
+        thread: Box<ThreadRow>,
     },
     /// A definition was registered or changed; `definition` is `None` when it was deleted.
     DefinitionUpdated {

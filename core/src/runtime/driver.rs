@@ -5,10 +5,10 @@
 use super::Shared;
 use super::handler::{Handler, HandlerContext, HandlerError};
 use crate::api::{
-    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest,
-    Requester, SuccessRequest,
+    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest, Requester,
+    SuccessRequest,
 };
-use crate::engine::{Changes, Engine, PollOutcome};
+use crate::engine::{Changes, Dispatched, Engine, PollOutcome};
 use crate::error::{Error, Result};
 use crate::model::{Definition, EventKind, ExecutorKind, ReasonType, Status, Task, TaskId};
 use crate::storage::Batch;
@@ -113,8 +113,8 @@ pub(super) struct Driver {
     running: HashMap<TaskId, Running>,
     parked: HashMap<u64, Reply<Vec<Task>>>,
     next_waiter: u64,
-    /// The poll the driver makes for built-in definitions, and their handlers.
-    builtin_poll: PollRequest,
+    /// Built-in definitions the driver claims for, and their handlers.
+    builtin_defs: Vec<String>,
     builtin_handlers: HashMap<String, Arc<dyn Handler>>,
     workspaces: HashSet<TaskId>,
     next_heartbeat: Millis,
@@ -134,12 +134,7 @@ impl Driver {
             running: HashMap::new(),
             parked: HashMap::new(),
             next_waiter: 1,
-            builtin_poll: PollRequest {
-                executor: "builtin".into(),
-                definitions: Vec::new(),
-                max: 1,
-                wait_ms: 0,
-            },
+            builtin_defs: Vec::new(),
             builtin_handlers: HashMap::new(),
             workspaces: HashSet::new(),
             next_heartbeat: Millis::ZERO,
@@ -273,13 +268,21 @@ impl Driver {
         keep_running
     }
 
-    fn apply(&mut self, engine: &mut Engine, cmd: Command, now: Millis, deferred: &mut Vec<Deferred>) {
+    fn apply(
+        &mut self,
+        engine: &mut Engine,
+        cmd: Command,
+        now: Millis,
+        deferred: &mut Vec<Deferred>,
+    ) {
         match cmd {
             Command::Act { action, who, reply } => {
                 deferred.push(defer(reply, engine.apply(action, &who, now)));
             }
             Command::PutDefinition { def, reply } => {
-                let result = self.check_handler(&def).and_then(|_| engine.put_definition(*def, now));
+                let result = self
+                    .check_handler(&def)
+                    .and_then(|_| engine.put_definition(*def, now));
                 deferred.push(defer(reply, result));
             }
             Command::DeleteDefinition { name, reply } => {
@@ -298,24 +301,28 @@ impl Driver {
             }
             Command::Start { call, reply } => deferred.push(defer(reply, engine.start(&call, now))),
             Command::Notify { req, reply } => deferred.push(defer(reply, engine.notify(&req, now))),
-            Command::Succeed { req, reply } => deferred.push(defer(reply, engine.succeed(req, now))),
+            Command::Succeed { req, reply } => {
+                deferred.push(defer(reply, engine.succeed(req, now)))
+            }
             Command::Fail { req, reply } => deferred.push(defer(reply, engine.fail(req, now))),
-            Command::HandlerDone { id, exec_id, outcome } => {
+            Command::HandlerDone {
+                id,
+                exec_id,
+                outcome,
+            } => {
                 if self.running.get(&id).is_some_and(|r| r.exec_id == exec_id) {
                     self.running.remove(&id);
                 }
                 // A stale report (the attempt was canceled or timed out) changes nothing.
                 let _ = match outcome {
-                    HandlerOutcome::Succeeded(result) => engine
-                        .succeed(
-                            SuccessRequest {
-                                id,
-                                exec_id,
-                                result: Some(result),
-                            },
-                            now,
-                        )
-                        .map(drop),
+                    HandlerOutcome::Succeeded(result) => engine.report_success(
+                        SuccessRequest {
+                            id,
+                            exec_id,
+                            result: Some(result),
+                        },
+                        now,
+                    ),
                     HandlerOutcome::Failed(e) => engine
                         .fail(
                             FailRequest {
@@ -376,31 +383,31 @@ impl Driver {
     }
 
     /// Claims and starts ready built-in tasks while handler slots are free.
-    fn dispatch(&mut self, engine: &mut Engine, now: Millis, to_spawn: &mut Vec<(Task, Arc<dyn Handler>)>) {
-        if self.builtin_poll.definitions.is_empty() {
+    fn dispatch(
+        &mut self,
+        engine: &mut Engine,
+        now: Millis,
+        to_spawn: &mut Vec<(Dispatched, Arc<dyn Handler>)>,
+    ) {
+        if self.builtin_defs.is_empty() {
             return;
         }
         loop {
-            let free = self.handler_slots.saturating_sub(self.running.len() + to_spawn.len());
+            let free = self
+                .handler_slots
+                .saturating_sub(self.running.len() + to_spawn.len());
             if free == 0 {
                 return;
             }
-            self.builtin_poll.max = free.min(1000) as u32;
-            let tasks = match engine.poll(&self.builtin_poll, 0, now) {
-                Ok(PollOutcome::Claimed(tasks)) => tasks,
-                _ => return,
-            };
-            let claimed = tasks.len();
-            for task in tasks {
-                let Some(exec_id) = task.exec_id else { continue };
-                let Some(handler) = self.builtin_handlers.get(&*task.name).cloned() else {
-                    continue;
-                };
-                if let Ok(started) = engine.start(&ExecRef { id: task.id, exec_id }, now) {
-                    to_spawn.push((started, handler));
+            let max = free.min(1000) as u32;
+            let started = engine.dispatch_builtin(&self.builtin_defs, max, now);
+            let n = started.len();
+            for d in started {
+                if let Some(handler) = self.builtin_handlers.get(&*d.name) {
+                    to_spawn.push((d, handler.clone()));
                 }
             }
-            if claimed < self.builtin_poll.max as usize {
+            if n < max as usize {
                 return;
             }
         }
@@ -446,20 +453,19 @@ impl Driver {
 
     fn refresh_builtins(&mut self, engine: &Engine) {
         self.builtin_handlers.clear();
-        self.builtin_poll.definitions.clear();
+        self.builtin_defs.clear();
         for def in engine.definitions() {
             if let ExecutorKind::Builtin(h) = &def.executor
                 && let Some(handler) = self.shared.handlers.get(h)
             {
-                self.builtin_poll.definitions.push(def.name.clone());
+                self.builtin_defs.push(def.name.clone());
                 self.builtin_handlers.insert(def.name.clone(), handler);
             }
         }
     }
 
-    fn spawn_handler(&mut self, task: Task, handler: Arc<dyn Handler>) {
-        let Some(exec_id) = task.exec_id else { return };
-        let id = task.id;
+    fn spawn_handler(&mut self, task: Dispatched, handler: Arc<dyn Handler>) {
+        let (id, exec_id) = (task.id, task.exec_id);
         let ctx = HandlerContext {
             id,
             exec_id,
@@ -482,7 +488,11 @@ impl Driver {
                     Err(panic) => HandlerOutcome::Panicked(panic_text(panic)),
                 },
             };
-            let _ = tx.send(Command::HandlerDone { id, exec_id, outcome });
+            let _ = tx.send(Command::HandlerDone {
+                id,
+                exec_id,
+                outcome,
+            });
         });
         self.running.insert(
             id,

@@ -92,7 +92,7 @@ impl EventHub {
         Subscription {
             pending,
             rx,
-            last_seq: since.unwrap_or(recent.last_seq).max(0),
+            last_seq: since.unwrap_or(recent.last_seq),
         }
     }
 
@@ -121,8 +121,13 @@ impl Subscription {
         loop {
             match self.rx.recv().await {
                 Ok(batch) => {
-                    let fresh: Vec<Event> = if batch.first().is_some_and(|e| e.seq <= self.last_seq) {
-                        batch.iter().filter(|e| e.seq > self.last_seq).cloned().collect()
+                    let fresh: Vec<Event> = if batch.first().is_some_and(|e| e.seq <= self.last_seq)
+                    {
+                        batch
+                            .iter()
+                            .filter(|e| e.seq > self.last_seq)
+                            .cloned()
+                            .collect()
                     } else {
                         return self.deliver(batch);
                     };

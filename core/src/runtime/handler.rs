@@ -126,7 +126,9 @@ impl HandlerContext {
     /// concludes unless `archive`, and always when it is cleaned).
     pub async fn workspace(&self) -> std::io::Result<PathBuf> {
         tokio::fs::create_dir_all(&self.workspace).await?;
-        let _ = self.commands.send(Command::WorkspaceCreated { id: self.id });
+        let _ = self
+            .commands
+            .send(Command::WorkspaceCreated { id: self.id });
         Ok(self.workspace.clone())
     }
 

@@ -171,7 +171,8 @@ impl EngineHandle {
 
     pub async fn delete_definition(&self, name: &str) -> Result<Definition> {
         let name = name.to_string();
-        self.call(|reply| Command::DeleteDefinition { name, reply }).await
+        self.call(|reply| Command::DeleteDefinition { name, reply })
+            .await
     }
 
     /// `poll`; with `wait_ms` it waits until a task can be claimed or the time is up.
@@ -198,7 +199,12 @@ impl EngineHandle {
     /// Waits until everything sent before is applied and committed (and due timers fired).
     pub async fn sync(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.shared.commands.send(Command::Sync { reply: tx }).is_ok() {
+        if self
+            .shared
+            .commands
+            .send(Command::Sync { reply: tx })
+            .is_ok()
+        {
             let _ = rx.await;
         }
     }

@@ -47,7 +47,9 @@ async fn wait(ctx: HandlerContext) -> HandlerResult {
     let start = ctx.now();
     let until = match (ctx.conf.get("ms"), ctx.conf.get("until")) {
         (Some(ms), _) => start.plus_ms(ms.as_u64().ok_or_else(|| {
-            HandlerError::new(format!("conf.ms must be a whole number of milliseconds, not {ms}"))
+            HandlerError::new(format!(
+                "conf.ms must be a whole number of milliseconds, not {ms}"
+            ))
         })?),
         (None, Some(Value::String(at))) => Millis::parse(at).map_err(HandlerError::new)?,
         _ => {
@@ -104,9 +106,14 @@ async fn echo(ctx: HandlerContext) -> HandlerResult {
 /// `conf.wait` true it waits for them and fails if any of them did not succeed.
 async fn spawn(ctx: HandlerContext) -> HandlerResult {
     let count = ctx.conf.get("count").and_then(Value::as_u64).unwrap_or(1);
-    let child: TaskSpec = serde_json::from_value(ctx.conf.get("child").cloned().unwrap_or(Value::Null))
-        .map_err(|e| HandlerError::new(format!("conf.child must be a task definition: {e}")))?;
-    let wait = ctx.conf.get("wait").and_then(Value::as_bool).unwrap_or(false);
+    let child: TaskSpec =
+        serde_json::from_value(ctx.conf.get("child").cloned().unwrap_or(Value::Null))
+            .map_err(|e| HandlerError::new(format!("conf.child must be a task definition: {e}")))?;
+    let wait = ctx
+        .conf
+        .get("wait")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut sub = wait.then(|| ctx.engine().subscribe(None));
     let tasks = (0..count)
         .map(|i| {
@@ -117,10 +124,21 @@ async fn spawn(ctx: HandlerContext) -> HandlerResult {
             RunItem::New(Box::new(spec))
         })
         .collect();
-    let ids = match ctx.act(Action::Run { tasks, ignore: false }).await {
+    let ids = match ctx
+        .act(Action::Run {
+            tasks,
+            ignore: false,
+        })
+        .await
+    {
         Ok(ActionReply::Run { tasks }) => tasks,
         Ok(other) => return Err(HandlerError::new(format!("unexpected reply {other:?}"))),
-        Err(e) => return Err(HandlerError::new(format!("could not create children: {}", e.message))),
+        Err(e) => {
+            return Err(HandlerError::new(format!(
+                "could not create children: {}",
+                e.message
+            )));
+        }
     };
     ctx.log(format!("spawned {} children", ids.len()));
     let Some(sub) = sub.as_mut() else {
