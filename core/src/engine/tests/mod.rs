@@ -353,7 +353,7 @@ pub fn count_events(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usiz
 
 // --- invariants ----------------------------------------------------------------------
 
-fn nonempty(m: &HashMap<Arc<str>, Tally>) -> BTreeMap<String, Tally> {
+fn nonempty<S>(m: &std::collections::HashMap<Arc<str>, Tally, S>) -> BTreeMap<String, Tally> {
     m.iter()
         .filter(|(_, t)| !t.is_empty())
         .map(|(k, t)| (k.to_string(), *t))
@@ -614,11 +614,13 @@ fn check_timers(e: &Engine, now: Millis) {
                 );
             }
             Status::Done => {
-                let ms = e.defs.get(&t.name).map_or(u64::MAX, |d| d.def.retention_ms);
-                let at = t.concluded_at.expect("concluded_at").plus_ms(ms);
+                // Retention lives in per-definition queues in conclusion order.
+                let concluded = t.concluded_at.expect("concluded_at");
                 assert!(
-                    has(&TimerKind::Retention(id), at.max(now)),
-                    "retention of {id}"
+                    e.retention
+                        .get(&t.name)
+                        .is_some_and(|q| q.contains(&(concluded, id))),
+                    "retention entry of {id}"
                 );
             }
             _ => {}
