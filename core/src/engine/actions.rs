@@ -292,7 +292,7 @@ impl Engine {
         })
     }
 
-    fn check_capacity(&self, name: &str, adding: u64) -> Result<()> {
+    pub(super) fn check_capacity(&self, name: &str, adding: u64) -> Result<()> {
         let Some(cap) = self.defs.get(name).and_then(|d| d.def.queue_capacity) else {
             return Ok(());
         };

@@ -516,6 +516,15 @@ impl Engine {
                     }
                 }
                 TimerKind::PauseUntil(name) => self.pause_expired(&name, now),
+                TimerKind::ScheduleFire(name) => {
+                    let due = self
+                        .schedules
+                        .get(&*name)
+                        .is_some_and(|s| s.next.is_some_and(|n| n <= now));
+                    if due {
+                        self.fire_schedule(&name, now);
+                    }
+                }
                 TimerKind::PollDeadline(waiter) => {
                     if let Some(i) = self.parked.iter().position(|p| p.waiter == waiter) {
                         let parked = self.parked.swap_remove(i);

@@ -17,6 +17,7 @@ mod lifecycle;
 mod query;
 mod record;
 mod restore;
+mod schedules;
 mod table;
 mod timers;
 
@@ -121,6 +122,7 @@ pub struct Engine {
     refs: HashMap<i64, Vec<TaskId>>,
     /// Concluded tasks by definition, in conclusion order, for the retention sweeper.
     retention: HashMap<Arc<str>, VecDeque<(Millis, TaskId)>>,
+    schedules: std::collections::BTreeMap<String, schedules::ScheduleState>,
     /// The executor name in-process handlers claim under, and requesters seen, interned.
     builtin_executor: Arc<str>,
     requesters: HashMap<String, Arc<str>>,
@@ -157,6 +159,7 @@ impl PartialEq for Engine {
             && self.by_def == o.by_def
             && self.by_thread == o.by_thread
             && self.parked == o.parked
+            && self.schedules == o.schedules
             && self.events == o.events
     }
 }
@@ -175,6 +178,7 @@ impl Engine {
             keys: HashMap::default(),
             refs: HashMap::default(),
             retention: HashMap::default(),
+            schedules: Default::default(),
             builtin_executor: Arc::from("builtin"),
             requesters: HashMap::default(),
             tally: Tally::default(),

@@ -81,6 +81,9 @@ impl Engine {
         }
         self.dirty.clear();
         self.events.clear();
+        for row in loaded.schedules {
+            self.restore_schedule(row, now);
+        }
 
         for id in requested {
             self.requeue_after_restart(id, now);

@@ -21,6 +21,8 @@ pub enum TimerKind {
     Conclude(TaskId),
     /// A `pause ... until` ends.
     PauseUntil(Arc<str>),
+    /// A schedule's next firing.
+    ScheduleFire(Arc<str>),
     /// A parked long poll gives up.
     PollDeadline(u64),
 }

@@ -1,6 +1,6 @@
 //! Events: every state change, numbered by a strictly increasing `seq` (SPEC §7).
 
-use crate::model::{Definition, LogEntry, Outcome, Status, Task, TaskId, ThreadRow};
+use crate::model::{Definition, LogEntry, Outcome, ScheduleRow, Status, Task, TaskId, ThreadRow};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -47,6 +47,12 @@ pub enum EventKind {
     ThreadUpdated {
         thread: Box<ThreadRow>,
     },
+    /// A schedule was registered, changed or fired; `schedule` is `None` when it was
+    /// deleted.
+    ScheduleUpdated {
+        name: String,
+        schedule: Option<Box<ScheduleRow>>,
+    },
     /// A definition was registered or changed; `definition` is `None` when it was deleted.
     DefinitionUpdated {
         name: String,
@@ -64,6 +70,7 @@ impl EventKind {
             EventKind::TaskCleaned { .. } => "task-cleaned",
             EventKind::ThreadUpdated { .. } => "thread-updated",
             EventKind::DefinitionUpdated { .. } => "definition-updated",
+            EventKind::ScheduleUpdated { .. } => "schedule-updated",
         }
     }
 
@@ -75,7 +82,9 @@ impl EventKind {
             | EventKind::TaskLog { id, .. }
             | EventKind::TaskProgress { id, .. }
             | EventKind::TaskCleaned { id } => Some(*id),
-            EventKind::ThreadUpdated { .. } | EventKind::DefinitionUpdated { .. } => None,
+            EventKind::ThreadUpdated { .. }
+            | EventKind::DefinitionUpdated { .. }
+            | EventKind::ScheduleUpdated { .. } => None,
         }
     }
 

@@ -4,6 +4,7 @@ mod definition;
 mod event;
 mod log;
 mod reference;
+mod schedule;
 mod task;
 mod thread;
 
@@ -11,6 +12,7 @@ pub use definition::{Definition, ExecutorKind};
 pub use event::{Event, EventKind};
 pub use log::{LogEntry, LogKind, LogPage};
 pub use reference::{RunItem, TaskRef};
+pub use schedule::{Overlap, Schedule, ScheduleRow};
 pub use task::{
     Attempt, AttemptReason, BlockedBy, Outcome, Reason, ReasonType, Status, Task, TaskDetail,
     TaskId, TaskSpec,

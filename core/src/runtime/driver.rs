@@ -10,7 +10,9 @@ use crate::api::{
 };
 use crate::engine::{Changes, Dispatched, Engine, PollOutcome};
 use crate::error::{Error, Result};
-use crate::model::{Definition, EventKind, ExecutorKind, ReasonType, Status, Task, TaskId};
+use crate::model::{
+    Definition, EventKind, ExecutorKind, ReasonType, Schedule, ScheduleRow, Status, Task, TaskId,
+};
 use crate::storage::Batch;
 use crate::time::Millis;
 use futures::FutureExt;
@@ -36,6 +38,14 @@ pub(crate) enum Command {
     DeleteDefinition {
         name: String,
         reply: Reply<Definition>,
+    },
+    PutSchedule {
+        schedule: Box<Schedule>,
+        reply: Reply<ScheduleRow>,
+    },
+    DeleteSchedule {
+        name: String,
+        reply: Reply<Schedule>,
     },
     Poll {
         req: PollRequest,
@@ -287,6 +297,12 @@ impl Driver {
             }
             Command::DeleteDefinition { name, reply } => {
                 deferred.push(defer(reply, engine.delete_definition(&name, now)));
+            }
+            Command::PutSchedule { schedule, reply } => {
+                deferred.push(defer(reply, engine.put_schedule(*schedule, now)));
+            }
+            Command::DeleteSchedule { name, reply } => {
+                deferred.push(defer(reply, engine.delete_schedule(&name, now)));
             }
             Command::Poll { req, reply } => {
                 let waiter = self.next_waiter;

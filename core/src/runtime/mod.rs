@@ -18,7 +18,9 @@ use crate::api::{
 };
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::model::{Definition, LogPage, Task, TaskDetail, TaskId, ThreadRow};
+use crate::model::{
+    Definition, LogPage, Schedule, ScheduleRow, Task, TaskDetail, TaskId, ThreadRow,
+};
 use crate::storage::{MemoryStorage, Storage};
 use crate::time::Millis;
 use driver::{Command, Driver};
@@ -175,6 +177,20 @@ impl EngineHandle {
             .await
     }
 
+    pub async fn put_schedule(&self, schedule: Schedule) -> Result<ScheduleRow> {
+        self.call(|reply| Command::PutSchedule {
+            schedule: Box::new(schedule),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn delete_schedule(&self, name: &str) -> Result<Schedule> {
+        let name = name.to_string();
+        self.call(|reply| Command::DeleteSchedule { name, reply })
+            .await
+    }
+
     /// `poll`; with `wait_ms` it waits until a task can be claimed or the time is up.
     pub async fn poll(&self, req: PollRequest) -> Result<Vec<Task>> {
         self.call(|reply| Command::Poll { req, reply }).await
@@ -252,6 +268,10 @@ impl EngineHandle {
 
     pub fn definitions(&self) -> Vec<Definition> {
         self.read(Engine::definitions)
+    }
+
+    pub fn schedules(&self) -> Vec<ScheduleRow> {
+        self.read(Engine::schedules)
     }
 
     pub fn counts(&self) -> Counts {

@@ -8,7 +8,7 @@ pub use memory::MemoryStorage;
 
 use crate::engine::TaskRecord;
 use crate::error::Result;
-use crate::model::{Definition, Event, LogPage, TaskId, ThreadRow};
+use crate::model::{Definition, Event, LogPage, ScheduleRow, TaskId, ThreadRow};
 
 /// One batch of engine changes, in order.
 #[derive(Debug, Default)]
@@ -29,6 +29,8 @@ pub struct Loaded {
     pub records: Vec<TaskRecord>,
     /// Paused or locked threads.
     pub threads: Vec<ThreadRow>,
+    /// Schedules with their last firing (from `ScheduleUpdated` events).
+    pub schedules: Vec<ScheduleRow>,
     pub next_id: TaskId,
     pub next_seq: u64,
 }
