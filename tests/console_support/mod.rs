@@ -142,7 +142,7 @@ impl World {
     pub fn all(&self) -> Vec<Task> {
         self.engine
             .query(&TaskQuery {
-                limit: 10_000,
+                limit: 1_000,
                 ..TaskQuery::default()
             })
             .unwrap()
