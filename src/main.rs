@@ -16,17 +16,25 @@ use std::process::ExitCode;
 #[command(
     name = "taskyard",
     version,
-    about = "An asynchronous task engine and its operator console"
+    about = "An asynchronous task engine and its operator console",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand: the console on a local sandbox.
+    #[command(flatten)]
+    console: taskyard::console::ConsoleArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Built-in throughput and latency benchmarks.
     Bench(bench::BenchArgs),
+    /// The operator console, on a server (--server) or a local sandbox.
+    Console(taskyard::console::ConsoleArgs),
+    /// The console's config file: `--default` prints the default one.
+    Config(taskyard::config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,10 +52,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Some(Command::Bench(args)) => bench::run(args).await,
-            None => {
-                eprintln!("taskyard: the console is not built yet; try `taskyard bench engine`");
-                Ok(())
-            }
+            Some(Command::Console(args)) => taskyard::console::run(args, true).await,
+            Some(Command::Config(args)) => taskyard::config::run(args),
+            None => taskyard::console::run(cli.console, false).await,
         }
     });
     match result {
