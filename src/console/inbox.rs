@@ -228,6 +228,8 @@ impl Intake {
             }
             EventKind::ThreadUpdated { .. } => self.threads_changed = true,
             EventKind::DefinitionUpdated { .. } => self.definitions_changed = true,
+            // Schedules are not shown yet; their tasks arrive as task events.
+            EventKind::ScheduleUpdated { .. } => {}
         }
     }
 
