@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 impl Engine {
     /// Loads what storage had into an empty engine, then recovers interrupted work.
-    pub fn restore(&mut self, loaded: Loaded, now: Millis) {
+    pub fn restore(&mut self, mut loaded: Loaded, now: Millis) {
+        // The task table takes ids in increasing order.
+        loaded.records.sort_unstable_by_key(TaskRecord::id);
         for def in loaded.definitions {
             if let Err(e) = self.put_definition(def, now) {
                 tracing::warn!(error = %e, "a stored definition no longer loads; skipped");
@@ -78,6 +80,11 @@ impl Engine {
                 }
             }
             self.attach(id, now);
+        }
+        // The sweeper expects each retention queue in conclusion order; records came in
+        // id order.
+        for q in self.retention.values_mut() {
+            q.make_contiguous().sort_unstable();
         }
         self.dirty.clear();
         self.events.clear();

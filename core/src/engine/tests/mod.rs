@@ -8,6 +8,7 @@ mod executor;
 mod lifecycle;
 mod props;
 mod query;
+mod restore;
 mod threads;
 
 use super::index::{DefIndex, Group, Tally};
