@@ -99,11 +99,6 @@ impl Engine {
         {
             p.children.push(id);
         }
-        let snapshot = if status == Status::Ready {
-            None
-        } else {
-            Some(())
-        };
         let mut record = TaskRecord {
             task,
             attempts: Vec::new(),
@@ -114,7 +109,7 @@ impl Engine {
             start_deadline: None,
             heartbeat_deadline: None,
             timeout_deadline: None,
-            ready_at: snapshot.is_none().then_some(now),
+            ready_at: (status == Status::Ready).then_some(now),
             pending_result: None,
             log_seq: 1,
             status_timer: None,
