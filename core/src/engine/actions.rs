@@ -556,6 +556,9 @@ impl Engine {
         now: Millis,
     ) -> Result<ActionReply> {
         Self::check_threads(threads)?;
+        if continue_ {
+            self.check_continuable(threads)?;
+        }
         let mut rows = Vec::new();
         let mut continued = Vec::new();
         let mut seen = HashSet::new();
@@ -592,6 +595,27 @@ impl Engine {
             threads: rows,
             continued,
         })
+    }
+
+    /// A locked task can only be continued while its definition exists: without one it
+    /// could never be claimed, and its thread would be stuck behind it.
+    fn check_continuable(&self, threads: &[String]) -> Result<()> {
+        for name in threads {
+            let Some((id, _)) = self.threads.get(name.as_str()).and_then(|t| t.lock) else {
+                continue;
+            };
+            if let Some(rec) = self.tasks.get(id)
+                && !self.defs.contains_key(&rec.task.name)
+            {
+                let mut e = self.unknown_definition(&rec.task.name);
+                e.message = format!(
+                    "cannot continue task {id} of thread {name}: {}; or resume without continue",
+                    e.message
+                );
+                return Err(e.with_tasks(vec![id]));
+            }
+        }
+        Ok(())
     }
 }
 

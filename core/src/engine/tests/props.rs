@@ -134,6 +134,8 @@ enum Op {
         coded: bool,
     },
     Advance(u64),
+    /// Changes (or deletes, or registers again) a definition.
+    Redefine(u8),
 }
 
 fn new_task() -> impl Strategy<Value = NewTask> {
@@ -206,6 +208,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (pick(), pick(), any::<bool>())
             .prop_map(|(pick, which, coded)| Op::Fail { pick, which, coded }),
         5 => prop_oneof![0..50u64, 50..400u64, 400..1_500u64].prop_map(Op::Advance),
+        1 => any::<u8>().prop_map(Op::Redefine),
     ]
 }
 
@@ -222,6 +225,8 @@ struct Model {
     done: HashSet<TaskId>,
     /// Per task, from the events: the last log entry's seq and the last status.
     replay: HashMap<TaskId, (u64, Status)>,
+    /// A concurrency limit was lowered at some point.
+    limits_changed: bool,
 }
 
 impl Model {
@@ -428,6 +433,40 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
             }
         }
         Op::Advance(ms) => h.advance(*ms),
+        Op::Redefine(which) => {
+            let base = definitions();
+            let def = match which % 8 {
+                0 => Definition {
+                    concurrency_limit: Some(1),
+                    ..base[0].clone()
+                },
+                1 => Definition {
+                    concurrency_limit: Some(3),
+                    retry_delay_ms: 10,
+                    ..base[0].clone()
+                },
+                2 => base[0].clone(),
+                3 => Definition {
+                    concurrency_path: None,
+                    ..base[1].clone()
+                },
+                4 => base[1].clone(),
+                5 => Definition {
+                    allowed_retry_count: 0,
+                    retention_ms: 500,
+                    ..base[2].clone()
+                },
+                6 => base[2].clone(),
+                _ => {
+                    let _ = h.call(|e, now| e.delete_definition("c", now));
+                    return continued;
+                }
+            };
+            // A lower limit (or one group instead of several) may leave a group over it
+            // until enough of its tasks end.
+            m.limits_changed |= matches!(which % 8, 0 | 2 | 3);
+            let _ = h.call(|e, now| e.put_definition(def, now));
+        }
     }
     continued
 }
@@ -436,7 +475,17 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
 fn after_step(h: &mut H, m: &mut Model, continued: &[TaskId], seen_events: &mut usize) {
     // The events replay the state: every entry of a task's log comes in order, and the
     // last transition announced is the status the task has.
+    let mut claimed = Vec::new();
     for ev in &h.events[*seen_events..] {
+        if let EventKind::TaskStatus {
+            id,
+            from: Status::Ready,
+            to: Status::Requested,
+            ..
+        } = &ev.kind
+        {
+            claimed.push(*id);
+        }
         if let EventKind::TaskCreated { task, .. } = &ev.kind {
             m.known.push(task.id);
         }
@@ -506,9 +555,14 @@ fn after_step(h: &mut H, m: &mut Model, continued: &[TaskId], seen_events: &mut 
         }
     }
 
-    // Concurrency limits and queue capacity.
-    let defs = definitions();
-    for d in &defs {
+    // Concurrency limits and queue capacity. Once a limit was lowered, a group may stay
+    // over it for a while, but nothing of the group may be claimed meanwhile.
+    let claimed_groups: HashSet<(Arc<str>, Option<Arc<str>>)> = claimed
+        .iter()
+        .filter_map(|id| h.e.record(*id))
+        .map(|r| (r.task.name.clone(), r.group.clone()))
+        .collect();
+    for d in h.e.definitions() {
         let mut slots: HashMap<Option<Arc<str>>, u32> = HashMap::new();
         let mut live = 0;
         for rec in h.e.records().filter(|r| *r.task.name == d.name) {
@@ -520,11 +574,13 @@ fn after_step(h: &mut H, m: &mut Model, continued: &[TaskId], seen_events: &mut 
             }
         }
         if let Some(limit) = d.concurrency_limit {
-            assert!(
-                slots.values().all(|n| *n <= limit),
-                "{} over its limit",
-                d.name
-            );
+            for (group, n) in &slots {
+                let claimed_now =
+                    claimed_groups.contains(&(Arc::from(d.name.as_str()), group.clone()));
+                if !m.limits_changed || claimed_now {
+                    assert!(*n <= limit, "{} {group:?} over its limit", d.name);
+                }
+            }
         }
         if let Some(cap) = d.queue_capacity {
             assert!(live <= cap, "{} over its capacity", d.name);
@@ -572,7 +628,7 @@ fn check_blocked_by_against_a_poll(h: &H) {
     let mut copy = h.e.clone();
     let req = PollRequest {
         executor: "probe".into(),
-        definitions: DEFS.iter().map(|d| d.to_string()).collect(),
+        definitions: h.e.definitions().into_iter().map(|d| d.name).collect(),
         max: 1000,
         wait_ms: 0,
     };

@@ -451,3 +451,17 @@ fn pause_and_resume_check_their_threads() {
     };
     assert_eq!(threads.len(), 1);
 }
+
+#[test]
+fn continue_refuses_a_task_whose_definition_is_gone() {
+    let mut h = H::new(vec![quick("a"), quick("b")]);
+    let locker = h.run1(on("t", spec("a")));
+    let next = h.run1(on("t", spec("b")));
+    h.claim_and_fail("a");
+    h.call(|e, now| e.delete_definition("a", now)).unwrap();
+    let e = h.err(resume("t", true), ErrorCode::UnknownDefinition);
+    assert_eq!(e.tasks, vec![locker]);
+    assert!(e.message.contains("without continue"), "{}", e.message);
+    h.ok(resume("t", false));
+    assert_eq!(h.claim("b").id, next);
+}
