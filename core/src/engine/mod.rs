@@ -144,7 +144,8 @@ pub struct Engine {
 }
 
 /// Two engines are equal when their observable state is: tasks, definitions, threads,
-/// counters and pending timers. The exec-id generator is not compared.
+/// counters, pending timers and retention, workers, parked polls, schedules, and the
+/// outputs not yet drained. The exec-id generator and the stats history are not compared.
 impl PartialEq for Engine {
     fn eq(&self, o: &Self) -> bool {
         self.tasks == o.tasks
@@ -158,9 +159,12 @@ impl PartialEq for Engine {
             && self.tally == o.tally
             && self.by_def == o.by_def
             && self.by_thread == o.by_thread
+            && self.retention == o.retention
+            && self.workers == o.workers
             && self.parked == o.parked
             && self.schedules == o.schedules
             && self.events == o.events
+            && self.poll_replies == o.poll_replies
     }
 }
 
