@@ -394,3 +394,54 @@ fn an_external_definition_nobody_polls_is_blocked_by_no_executor() {
     assert_eq!(workers[0].definitions, vec!["a".to_string()]);
     assert_eq!(workers[0].last_seen, h.at(0));
 }
+
+#[test]
+fn the_in_process_executor_claims_and_starts_in_one_go() {
+    let mut h = H::new(vec![
+        Definition {
+            concurrency_limit: Some(2),
+            ..Definition::new("b", ExecutorKind::Builtin("echo".into()))
+        },
+        quick("a"),
+    ]);
+    let ids = h.run(vec![
+        on("t", spec("b")),
+        on("t", spec("b")),
+        spec("b"),
+        spec("b"),
+        spec("a"),
+    ]);
+    let now = h.now;
+    let started = h.e.dispatch_builtin(&["b".to_string()], 10, now);
+    h.settle();
+    let got: Vec<TaskId> = started.iter().map(|d| d.id).collect();
+    assert_eq!(got, vec![ids[0], ids[2]], "threads and limits hold");
+    for d in &started {
+        let t = h.task(d.id);
+        assert_eq!((t.status, t.attempt, d.attempt), (Status::InProgress, 1, 1));
+        assert_eq!(t.executor.as_deref(), Some("builtin"));
+        assert_eq!(t.exec_id, Some(d.exec_id));
+        assert_eq!(&*d.name, "b");
+    }
+    let call = ExecRef {
+        id: started[0].id,
+        exec_id: started[0].exec_id,
+    };
+    let req = SuccessRequest {
+        id: call.id,
+        exec_id: call.exec_id,
+        result: None,
+    };
+    h.call(|e, now| e.report_success(req, now)).unwrap();
+    let started = h.e.dispatch_builtin(&["b".to_string()], 10, now);
+    h.settle();
+    assert_eq!(
+        started.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+    assert_eq!(
+        h.status(ids[4]),
+        Status::Ready,
+        "only the definitions asked for"
+    );
+}

@@ -136,6 +136,11 @@ enum Op {
     Advance(u64),
     /// Changes (or deletes, or registers again) a definition.
     Redefine(u8),
+    /// The runtime's in-process executor claims and starts at once.
+    Dispatch {
+        defs: u8,
+        max: u32,
+    },
 }
 
 fn new_task() -> impl Strategy<Value = NewTask> {
@@ -209,6 +214,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, which, coded)| Op::Fail { pick, which, coded }),
         5 => prop_oneof![0..50u64, 50..400u64, 400..1_500u64].prop_map(Op::Advance),
         1 => any::<u8>().prop_map(Op::Redefine),
+        2 => (1..8u8, 1..4u32).prop_map(|(defs, max)| Op::Dispatch { defs, max }),
     ]
 }
 
@@ -433,6 +439,29 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
             }
         }
         Op::Advance(ms) => h.advance(*ms),
+        Op::Dispatch { defs, max } => {
+            let defs: Vec<String> = DEFS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| defs & (1 << i) != 0)
+                .map(|(_, d)| d.to_string())
+                .collect();
+            let now = h.now;
+            let started = h.e.dispatch_builtin(&defs, *max, now);
+            h.settle();
+            assert!(started.len() <= *max as usize);
+            for d in started {
+                let rec = h.e.record(d.id).expect("dispatched task exists");
+                assert_eq!(rec.task.status, Status::InProgress);
+                assert_eq!(rec.live_exec(), Some(d.exec_id));
+                assert_eq!(
+                    (d.attempt, d.conf.clone()),
+                    (rec.task.attempt, rec.task.conf.clone())
+                );
+                assert!(!m.ended.contains(&d.exec_id));
+                m.execs.entry(d.id).or_default().push(d.exec_id);
+            }
+        }
         Op::Redefine(which) => {
             let base = definitions();
             let def = match which % 8 {
