@@ -532,6 +532,13 @@ fn check_threads(e: &Engine) {
         if let Some(h) = held.first() {
             assert_eq!(ts.current, Some(*h), "thread {name} current");
         }
+        // A claimed task holds its thread until it concludes (a continued task waits in
+        // front instead); restore rebuilds `current` from exactly this.
+        for r in &tasks {
+            if r.task.status != Status::Done && r.claimed_at.is_some() && !r.front {
+                assert_eq!(ts.current, Some(r.id()), "thread {name} held by {}", r.id());
+            }
+        }
         let ready: BTreeSet<(bool, Reverse<i32>, TaskId)> = tasks
             .iter()
             .filter(|r| r.is_claimable_status())

@@ -141,6 +141,8 @@ enum Op {
         defs: u8,
         max: u32,
     },
+    /// The server restarts: a fresh engine restored from what storage kept.
+    Restart,
 }
 
 fn new_task() -> impl Strategy<Value = NewTask> {
@@ -215,6 +217,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => prop_oneof![0..50u64, 50..400u64, 400..1_500u64].prop_map(Op::Advance),
         1 => any::<u8>().prop_map(Op::Redefine),
         2 => (1..8u8, 1..4u32).prop_map(|(defs, max)| Op::Dispatch { defs, max }),
+        1 => Just(Op::Restart),
     ]
 }
 
@@ -233,6 +236,7 @@ struct Model {
     replay: HashMap<TaskId, (u64, Status)>,
     /// A concurrency limit was lowered at some point.
     limits_changed: bool,
+    restarts: u64,
 }
 
 impl Model {
@@ -461,6 +465,21 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
                 assert!(!m.ended.contains(&d.exec_id));
                 m.execs.entry(d.id).or_default().push(d.exec_id);
             }
+        }
+        Op::Restart => {
+            let loaded = super::restore::stored(h);
+            m.restarts += 1;
+            // A new seed, as the runtime's entropy would give: exec ids stay unique.
+            let config = EngineConfig {
+                seed: h.e.config().seed + m.restarts,
+                ..h.e.config().clone()
+            };
+            let mut e = Engine::new(config);
+            let now = h.now;
+            e.restore(loaded, now);
+            h.e = e;
+            h.poll_replies.clear();
+            h.settle();
         }
         Op::Redefine(which) => {
             let base = definitions();

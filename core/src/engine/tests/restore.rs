@@ -18,7 +18,7 @@ fn quick(name: &str) -> Definition {
 
 /// What storage would hand back: definitions, records through JSON, and the paused or
 /// locked threads.
-fn stored(h: &H) -> Loaded {
+pub(super) fn stored(h: &H) -> Loaded {
     let records =
         h.e.records()
             .map(|r| serde_json::from_value(serde_json::to_value(r).unwrap()).unwrap())
