@@ -172,7 +172,7 @@ impl Engine {
                 } else {
                     rows.extend(self.tasks.iter().skip(skip).take(limit));
                 }
-                more = skip + rows.len() < self.tasks.len();
+                more = skip.saturating_add(rows.len()) < self.tasks.len();
             } else {
                 // Rows past the cursor still to skip for `offset`.
                 let mut skip = q.offset;
@@ -231,9 +231,10 @@ impl Engine {
                     }
                 }),
             };
-            let window = all.iter().skip(start + q.offset);
+            let skip = start.saturating_add(q.offset);
+            let window = all.iter().skip(skip);
             rows.extend(window.take(limit).map(|(_, _, r)| *r));
-            more = start + q.offset + rows.len() < all.len();
+            more = skip.saturating_add(rows.len()) < all.len();
         }
         let next = if more {
             rows.last()

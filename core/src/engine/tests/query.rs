@@ -251,3 +251,28 @@ fn counts_and_stats_follow_every_change() {
     assert_eq!(stats.completions_per_s, 0.0);
     assert_eq!(stats.queue_latency_ms.p99, 0.0);
 }
+
+#[test]
+fn a_huge_offset_is_an_empty_page() {
+    let mut h = H::new(vec![ext("a"), ext("b")]);
+    ten(&mut h);
+    for (filter, sort) in [
+        ("", SortKey::Id),
+        ("name:a", SortKey::Id),
+        ("", SortKey::Name),
+    ] {
+        let first = page(&h, &q(filter, sort, SortOrder::Asc, 1));
+        for after in [None, first.next] {
+            let p = page(
+                &h,
+                &TaskQuery {
+                    offset: usize::MAX,
+                    after,
+                    ..q(filter, sort, SortOrder::Asc, 5)
+                },
+            );
+            assert!(p.tasks.is_empty() && p.next.is_none(), "{filter} {sort:?}");
+            assert!(p.total > 0);
+        }
+    }
+}
