@@ -27,6 +27,10 @@ impl Engine {
         self.next_seq = self.next_seq.max(loaded.next_seq);
 
         for row in &loaded.threads {
+            if !row.paused && row.locked_by.is_none() {
+                // Nothing to carry over: the thread comes back with its tasks, if any.
+                continue;
+            }
             let name: Arc<str> = Arc::from(row.name.as_str());
             let ts = self.threads.entry(name).or_default();
             if row.paused {

@@ -154,3 +154,12 @@ fn records_restore_whatever_order_storage_gives_them_in() {
         assert_eq!(r.task(id).id, id);
     }
 }
+
+#[test]
+fn a_stored_thread_that_is_neither_paused_nor_locked_is_not_kept() {
+    let h = H::new(vec![quick("a")]);
+    let mut loaded = stored(&h);
+    loaded.threads.push(h.e.thread("idle"));
+    let r = restart(&h, loaded);
+    assert!(r.e.threads().is_empty());
+}
