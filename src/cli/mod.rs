@@ -79,15 +79,21 @@ fn read_conf(text: &str) -> Value {
             .unwrap_or_else(|e| usage(format!("--conf @{path}: cannot read the file: {e}"))),
         None => text.to_string(),
     };
-    serde_json::from_str(&source)
-        .unwrap_or_else(|e| usage(format!("--conf is not valid JSON ({e}); e.g. --conf '{{\"values\":[1,2]}}'")))
+    serde_json::from_str(&source).unwrap_or_else(|e| {
+        usage(format!(
+            "--conf is not valid JSON ({e}); e.g. --conf '{{\"values\":[1,2]}}'"
+        ))
+    })
 }
 
 fn ids_text(ids: &[u64]) -> String {
     if ids.is_empty() {
         "-".into()
     } else {
-        ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ids.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -167,7 +173,8 @@ pub async fn run(command: Command, root: clap::Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Def(args::DefCommand::Apply(a)) => {
-            let defs = crate::server::read_definition_files(&a.files).map_err(|e| usage(format!("{e:#}")))?;
+            let defs = crate::server::read_definition_files(&a.files)
+                .map_err(|e| usage(format!("{e:#}")))?;
             let client = a.conn.client()?;
             let mut applied = Vec::new();
             for def in defs {
@@ -239,7 +246,11 @@ async fn list(a: args::ListArgs) -> anyhow::Result<()> {
     if let Some(f) = &a.filter {
         terms.push(f.clone());
     }
-    for (field, value) in [("status", &a.status), ("thread", &a.thread), ("name", &a.name)] {
+    for (field, value) in [
+        ("status", &a.status),
+        ("thread", &a.thread),
+        ("name", &a.name),
+    ] {
         if let Some(v) = value {
             terms.push(format!("{field}:\"{v}\""));
         }
@@ -252,7 +263,9 @@ async fn list(a: args::ListArgs) -> anyhow::Result<()> {
         Some(s) => taskyard_core::api::SortKey::parse(s).unwrap_or_else(|| {
             usage(format!(
                 "--sort {s}: use one of {}",
-                taskyard_core::api::SortKey::ALL.map(|k| k.as_str()).join(", ")
+                taskyard_core::api::SortKey::ALL
+                    .map(|k| k.as_str())
+                    .join(", ")
             ))
         }),
     };

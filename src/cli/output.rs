@@ -191,7 +191,10 @@ pub fn detail(d: &TaskDetail) -> String {
             .unwrap_or_else(|| "running".into());
         line(
             &format!("attempt {}", a.attempt),
-            format!("{} by {} at {}: {reason}", a.exec_id, a.executor, a.started_at),
+            format!(
+                "{} by {} at {}: {reason}",
+                a.exec_id, a.executor, a.started_at
+            ),
         );
     }
     out.trim_end().to_string()

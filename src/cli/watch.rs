@@ -67,7 +67,9 @@ pub async fn log(a: LogArgs) -> anyhow::Result<()> {
                     last = entry.seq;
                 }
                 match &e.kind {
-                    EventKind::TaskStatus { to: Status::Done, .. } => return Ok(()),
+                    EventKind::TaskStatus {
+                        to: Status::Done, ..
+                    } => return Ok(()),
                     EventKind::TaskCleaned { .. } => {
                         eprintln!("taskyard: task {} was cleaned", a.id);
                         return Ok(());

@@ -18,9 +18,14 @@ pub enum StreamItem {
     Event(Box<Event>),
     /// Events were missed (the client fell behind, or asked for more than the server
     /// keeps): re-read state; the stream goes on after `last_seq`.
-    Reset { last_seq: u64 },
+    Reset {
+        last_seq: u64,
+    },
     /// The connection broke or could not be made; the next call retries after `retry_in`.
-    Disconnected { error: String, retry_in: Duration },
+    Disconnected {
+        error: String,
+        retry_in: Duration,
+    },
 }
 
 /// Why the byte stream ended.

@@ -16,8 +16,8 @@ use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 use taskyard_core::api::{
-    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollReply,
-    PollRequest, SortKey, SortOrder, Stats, SuccessRequest, TaskPage, TaskQuery,
+    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollReply, PollRequest,
+    SortKey, SortOrder, Stats, SuccessRequest, TaskPage, TaskQuery,
 };
 use taskyard_core::model::{Definition, LogPage, Task, TaskDetail, TaskId, ThreadRow};
 use taskyard_core::{Error, ErrorCode};
@@ -143,7 +143,10 @@ impl Client {
                 self.base
             ))
         } else if e.is_timeout() {
-            ClientError::Transport(format!("the server at {} did not answer in time", self.base))
+            ClientError::Transport(format!(
+                "the server at {} did not answer in time",
+                self.base
+            ))
         } else {
             ClientError::Transport(format!("talking to {}: {e}", self.base))
         }
@@ -197,7 +200,11 @@ impl Client {
         serde_json::from_slice(&body.0).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
-    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
         let body = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
         self.call(Method::POST, path, &[], Some(body)).await
     }
@@ -219,7 +226,13 @@ impl Client {
         let body = serde_json::to_vec(req).map_err(|e| ClientError::Decode(e.to_string()))?;
         let timeout = REQUEST_TIMEOUT + Duration::from_millis(req.wait_ms);
         let reply: PollReply = self
-            .call_with_timeout(Method::POST, "/api/v1/executor/poll", &[], Some(body), timeout)
+            .call_with_timeout(
+                Method::POST,
+                "/api/v1/executor/poll",
+                &[],
+                Some(body),
+                timeout,
+            )
             .await?;
         Ok(reply.tasks)
     }
@@ -295,8 +308,11 @@ impl Client {
     }
 
     pub async fn definition(&self, name: &str) -> Result<Definition> {
-        self.get(&format!("/api/v1/definitions/{}", encode_segment(name)), &[])
-            .await
+        self.get(
+            &format!("/api/v1/definitions/{}", encode_segment(name)),
+            &[],
+        )
+        .await
     }
 
     pub async fn put_definition(&self, def: &Definition) -> Result<Definition> {

@@ -157,7 +157,9 @@ impl Auth {
             let digest = match (&entry.token, &entry.token_sha256) {
                 (Some(plain), None) if !plain.is_empty() => sha256(plain),
                 (None, Some(hex)) => parse_hex_digest(hex).ok_or_else(|| {
-                    format!("{at}: `token_sha256` must be 64 hex digits (the output of `sha256sum`)")
+                    format!(
+                        "{at}: `token_sha256` must be 64 hex digits (the output of `sha256sum`)"
+                    )
                 })?,
                 _ => {
                     return Err(format!(
@@ -217,7 +219,10 @@ mod tests {
 
     #[test]
     fn parses_plain_and_hashed_tokens() {
-        let hex: String = sha256("s3cret").iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = sha256("s3cret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let text = format!(
             "[[token]]\nname = \"alice\"\nrole = \"operator\"\ntoken = \"pw\"\n\n[[token]]\nname = \"bob\"\nrole = \"viewer\"\ntoken_sha256 = \"{hex}\"\n"
         );
@@ -229,12 +234,16 @@ mod tests {
 
     #[test]
     fn refuses_bad_files_with_a_reason() {
-        let err = Auth::parse("[[token]]\nname=\"a\"\nrole=\"root\"\ntoken=\"x\"", "f").unwrap_err();
+        let err =
+            Auth::parse("[[token]]\nname=\"a\"\nrole=\"root\"\ntoken=\"x\"", "f").unwrap_err();
         assert!(err.contains("root"), "{err}");
         let err = Auth::parse("[[token]]\nname=\"a\"\nrole=\"admin\"", "f").unwrap_err();
         assert!(err.contains("exactly one"), "{err}");
-        let err =
-            Auth::parse("[[token]]\nname=\"a\"\nrole=\"admin\"\ntoken_sha256=\"zz\"", "f").unwrap_err();
+        let err = Auth::parse(
+            "[[token]]\nname=\"a\"\nrole=\"admin\"\ntoken_sha256=\"zz\"",
+            "f",
+        )
+        .unwrap_err();
         assert!(err.contains("64 hex"), "{err}");
         let dup = "[[token]]\nname=\"a\"\nrole=\"admin\"\ntoken=\"x\"\n[[token]]\nname=\"a\"\nrole=\"viewer\"\ntoken=\"y\"";
         assert!(Auth::parse(dup, "f").unwrap_err().contains("unique"));
@@ -249,8 +258,14 @@ mod tests {
         assert!(Role::Admin.may(Admin) && Role::Admin.may(Execute));
         let post = axum::http::Method::POST;
         assert_eq!(RouteClass::of(&post, "/api/v1/executor/poll"), Execute);
-        assert_eq!(RouteClass::of(&axum::http::Method::PUT, "/api/v1/definitions/x"), Admin);
-        assert_eq!(RouteClass::of(&axum::http::Method::GET, "/api/v1/definitions/x"), Read);
+        assert_eq!(
+            RouteClass::of(&axum::http::Method::PUT, "/api/v1/definitions/x"),
+            Admin
+        );
+        assert_eq!(
+            RouteClass::of(&axum::http::Method::GET, "/api/v1/definitions/x"),
+            Read
+        );
         assert_eq!(RouteClass::of(&axum::http::Method::GET, "/healthz"), Public);
     }
 }

@@ -30,8 +30,11 @@ impl IntoResponse for ApiError {
         }
         let status = StatusCode::from_u16(error.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&serde_json::json!({ "error": &error }))
-            .unwrap_or_else(|_| br#"{"error":{"code":"internal","message":"the error could not be encoded"}}"#.to_vec());
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "error": &error })).unwrap_or_else(|_| {
+                br#"{"error":{"code":"internal","message":"the error could not be encoded"}}"#
+                    .to_vec()
+            });
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

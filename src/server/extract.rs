@@ -55,12 +55,19 @@ pub fn parse_json<T: DeserializeOwned>(
             format!("the body is empty; send {what} as a JSON object"),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        Category::Data => err(shape_code, format!("{what}: {e}")),
-        Category::Syntax | Category::Eof | Category::Io => err(
+    let syntax = |e: serde_json::Error| {
+        err(
             ErrorCode::InvalidJson,
             format!("the body is not valid JSON: {e}"),
-        ),
+        )
+    };
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        // A shape error can come before a syntax error further on: malformed wins.
+        Category::Data => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(syntax_error) => syntax(syntax_error),
+            Ok(_) => err(shape_code, format!("{what}: {e}")),
+        },
+        Category::Syntax | Category::Eof | Category::Io => syntax(e),
     })
 }
 

@@ -7,7 +7,6 @@ mod metrics;
 mod routes;
 
 pub use auth::Auth;
-pub use routes::ROUTES;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -62,6 +61,9 @@ pub struct ServeArgs {
     /// Interval of keep-alive comments on event streams, in milliseconds.
     #[arg(long, default_value_t = 15_000, hide = true)]
     pub sse_keep_alive_ms: u64,
+    /// Events kept for replay to reconnecting clients; older ones get a `reset`.
+    #[arg(long, default_value_t = 100_000, hide = true)]
+    pub event_history: usize,
 }
 
 /// A server running on the current tokio runtime.
@@ -238,6 +240,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let engine = RuntimeBuilder::new()
         .config(engine_config(&args))
         .workspace_root(workspaces)
+        .event_history(args.event_history.max(1))
         .start()?;
     register_definitions(&engine, &args).await?;
     let running = start(

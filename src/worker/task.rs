@@ -93,7 +93,13 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
         Ok(c) => c,
         Err(e) => {
             let message = format!("cannot start `{}`: {e}", command.join(" "));
-            report_fail(&client, exec, message, json!({ "spawn_error": e.to_string() })).await;
+            report_fail(
+                &client,
+                exec,
+                message,
+                json!({ "spawn_error": e.to_string() }),
+            )
+            .await;
             return;
         }
     };
@@ -156,13 +162,15 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
             },
             _ = ticker.tick() => true,
         };
-        if flush_now && let Err(e) = notify(&client, exec, &mut buffered).await {
-            if attempt_over(&e) {
-                cmd.terminate(KILL_GRACE).await;
-                eprintln!("taskyard worker: task {id}: {e}; stopped the command");
-                return;
-            }
-            // Otherwise the server is away or busy: keep the lines, try at the next tick.
+        // A failed notify that is not the end of the attempt means the server is away
+        // or busy: the lines stay buffered for the next tick.
+        if flush_now
+            && let Err(e) = notify(&client, exec, &mut buffered).await
+            && attempt_over(&e)
+        {
+            cmd.terminate(KILL_GRACE).await;
+            eprintln!("taskyard worker: task {id}: {e}; stopped the command");
+            return;
         }
     };
     // The rest of stderr, then one last notify with it.
@@ -201,7 +209,10 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
         Ok(s) if s.success() => report_success(&client, exec, &stdout).await,
         Ok(s) => {
             let (what, data) = match s.code() {
-                Some(code) => (format!("exited with code {code}"), json!({ "exit_code": code })),
+                Some(code) => (
+                    format!("exited with code {code}"),
+                    json!({ "exit_code": code }),
+                ),
                 None => {
                     #[cfg(unix)]
                     let signal = std::os::unix::process::ExitStatusExt::signal(&s);
@@ -238,13 +249,21 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
 
 /// Heartbeat with up to [`LINES_PER_NOTIFY`] buffered lines; shipped lines leave the
 /// buffer.
-async fn notify(client: &Client, exec: ExecRef, buffered: &mut Vec<String>) -> Result<(), ClientError> {
+async fn notify(
+    client: &Client,
+    exec: ExecRef,
+    buffered: &mut Vec<String>,
+) -> Result<(), ClientError> {
     let n = notify_once(client, exec, buffered).await?;
     buffered.drain(..n);
     Ok(())
 }
 
-async fn notify_once(client: &Client, exec: ExecRef, buffered: &[String]) -> Result<usize, ClientError> {
+async fn notify_once(
+    client: &Client,
+    exec: ExecRef,
+    buffered: &[String],
+) -> Result<usize, ClientError> {
     let n = buffered.len().min(LINES_PER_NOTIFY);
     let req = NotifyRequest {
         id: exec.id,
@@ -259,7 +278,9 @@ async fn report_success(client: &Client, exec: ExecRef, stdout: &[u8]) {
     let text = String::from_utf8_lossy(stdout);
     let trimmed = text.trim();
     if stdout.len() > MAX_STDOUT_BYTES {
-        let message = format!("the command printed over {MAX_STDOUT_BYTES} bytes on stdout; a result must be smaller");
+        let message = format!(
+            "the command printed over {MAX_STDOUT_BYTES} bytes on stdout; a result must be smaller"
+        );
         return report_fail(client, exec, message, Value::Null).await;
     }
     let result = if trimmed.is_empty() {
@@ -282,7 +303,10 @@ async fn report_success(client: &Client, exec: ExecRef, stdout: &[u8]) {
         result,
     };
     if let Err(e) = persist(|| client.succeed(&req)).await {
-        eprintln!("taskyard worker: task {}: success not accepted ({e})", exec.id);
+        eprintln!(
+            "taskyard worker: task {}: success not accepted ({e})",
+            exec.id
+        );
     }
 }
 
@@ -294,6 +318,9 @@ async fn report_fail(client: &Client, exec: ExecRef, message: String, error: Val
         message: Some(message),
     };
     if let Err(e) = persist(|| client.fail(&req)).await {
-        eprintln!("taskyard worker: task {}: failure not accepted ({e})", exec.id);
+        eprintln!(
+            "taskyard worker: task {}: failure not accepted ({e})",
+            exec.id
+        );
     }
 }

@@ -124,10 +124,6 @@ pub async fn stream(
         }
     });
     Ok(Sse::new(body)
-        .keep_alive(
-            KeepAlive::new()
-                .interval(app.keep_alive)
-                .text("keep-alive"),
-        )
+        .keep_alive(KeepAlive::new().interval(app.keep_alive).text("keep-alive"))
         .into_response())
 }

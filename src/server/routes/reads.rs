@@ -93,8 +93,12 @@ pub fn task_query(params: &Params) -> ApiResult<TaskQuery> {
             ));
         }
     };
-    let limit = params.number::<usize>("limit", Some(100), 1..=1000)?.unwrap_or(100);
-    let offset = params.number::<usize>("offset", Some(0), 0..=usize::MAX)?.unwrap_or(0);
+    let limit = params
+        .number::<usize>("limit", Some(100), 1..=1000)?
+        .unwrap_or(100);
+    let offset = params
+        .number::<usize>("offset", Some(0), 0..=usize::MAX)?
+        .unwrap_or(0);
     Ok(TaskQuery {
         filter,
         sort,
@@ -139,8 +143,12 @@ pub async fn log(
 ) -> ApiResult<Json<LogPage>> {
     params.only(&["after", "limit"])?;
     let id = parse_id(&id)?;
-    let after = params.number::<u64>("after", Some(0), 0..=u64::MAX)?.unwrap_or(0);
-    let limit = params.number::<usize>("limit", Some(1000), 1..=10_000)?.unwrap_or(1000);
+    let after = params
+        .number::<u64>("after", Some(0), 0..=u64::MAX)?
+        .unwrap_or(0);
+    let limit = params
+        .number::<usize>("limit", Some(1000), 1..=10_000)?
+        .unwrap_or(1000);
     Ok(Json(app.engine.log(id, after, limit)?))
 }
 
