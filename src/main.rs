@@ -4,7 +4,6 @@
 mod assets;
 mod bench;
 mod cli;
-mod client;
 mod server;
 mod worker;
 

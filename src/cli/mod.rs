@@ -8,12 +8,12 @@ mod watch;
 
 pub use args::Command;
 
-use crate::client::{Client, DEFAULT_SERVER};
 use anyhow::Context as _;
 use args::{Conn, RefArgs};
 use clap::error::ErrorKind;
 use serde_json::{Value, json};
 use std::io::Read as _;
+use taskyard::client::{Client, DEFAULT_SERVER};
 use taskyard_core::api::{Action, TaskQuery};
 use taskyard_core::model::{RunItem, TaskRef, TaskSpec};
 use taskyard_core::time::Millis;

@@ -4,9 +4,9 @@
 
 use super::args::{Conn, LogArgs};
 use super::output;
-use crate::client::{Client, EventStream, StreamItem};
 use serde_json::json;
 use std::collections::BTreeSet;
+use taskyard::client::{Client, EventStream, StreamItem};
 use taskyard_core::api::{Action, ActionReply};
 use taskyard_core::model::{EventKind, Outcome, Status, Task, TaskId};
 
@@ -84,7 +84,9 @@ pub async fn log(a: LogArgs) -> anyhow::Result<()> {
                     return Ok(());
                 }
             }
-            StreamItem::Disconnected { error, retry_in } => {
+            StreamItem::Disconnected {
+                error, retry_in, ..
+            } => {
                 eprintln!("taskyard: lost the event stream ({error}); retrying in {retry_in:?}");
             }
         }
@@ -131,7 +133,9 @@ pub async fn run_and_wait(client: &Client, conn: &Conn, action: &Action) -> anyh
                 _ => {}
             },
             StreamItem::Connected | StreamItem::Reset { .. } => check = true,
-            StreamItem::Disconnected { error, retry_in } => {
+            StreamItem::Disconnected {
+                error, retry_in, ..
+            } => {
                 eprintln!("taskyard: lost the event stream ({error}); retrying in {retry_in:?}");
             }
         }

@@ -21,10 +21,12 @@ pub enum StreamItem {
     Reset {
         last_seq: u64,
     },
-    /// The connection broke or could not be made; the next call retries after `retry_in`.
+    /// The connection broke or could not be made; the next call retries after `retry_in`
+    /// (`attempt` counts the tries since the last success, from 1).
     Disconnected {
         error: String,
         retry_in: Duration,
+        attempt: u32,
     },
 }
 
@@ -57,6 +59,7 @@ pub struct EventStream {
     last_seq: Option<u64>,
     inner: Option<Events>,
     retry: Duration,
+    attempts: u32,
     wait: Option<Duration>,
     idle_limit: Duration,
 }
@@ -68,6 +71,7 @@ impl EventStream {
             last_seq: since,
             inner: None,
             retry: FIRST_RETRY,
+            attempts: 0,
             wait: None,
             idle_limit: IDLE_LIMIT,
         }
@@ -122,7 +126,12 @@ impl EventStream {
         let retry_in = self.retry + jitter;
         self.retry = (self.retry * 2).min(MAX_RETRY);
         self.wait = Some(retry_in);
-        StreamItem::Disconnected { error, retry_in }
+        self.attempts += 1;
+        StreamItem::Disconnected {
+            error,
+            retry_in,
+            attempt: self.attempts,
+        }
     }
 
     /// The next item. Errors only when retrying cannot help: the server refused the
@@ -137,6 +146,7 @@ impl EventStream {
                     Ok(events) => {
                         self.inner = Some(events);
                         self.retry = FIRST_RETRY;
+                        self.attempts = 0;
                         return Ok(StreamItem::Connected);
                     }
                     Err(e @ ClientError::Api { status, .. })

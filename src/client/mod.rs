@@ -2,9 +2,6 @@
 //! reconnect and resume ([`events`]). The CLI, the worker, the benchmarks and the
 //! console's remote mode all go through it.
 
-// A library surface: the console's remote mode and the tests use what the CLI does not.
-#![allow(dead_code)]
-
 pub mod events;
 
 pub use events::{EventStream, StreamItem};

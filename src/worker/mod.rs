@@ -6,10 +6,10 @@
 mod process;
 mod task;
 
-use crate::client::{Client, ClientError, DEFAULT_SERVER};
 use clap::Args;
 use std::sync::Arc;
 use std::time::Duration;
+use taskyard::client::{Client, ClientError, DEFAULT_SERVER};
 use taskyard_core::api::PollRequest;
 use tokio::task::JoinSet;
 

@@ -5,11 +5,11 @@
 
 use super::Backoff;
 use super::process::Cmd;
-use crate::client::{Client, ClientError};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
+use taskyard::client::{Client, ClientError};
 use taskyard_core::ErrorCode;
 use taskyard_core::api::{ExecRef, FailRequest, NotifyRequest, SuccessRequest};
 use taskyard_core::model::Task;
