@@ -612,3 +612,37 @@ async fn stats_metrics_health_and_definitions() {
     let (status, reply) = s.get("/api/v1/definitions/scan").await;
     assert_error(status, &reply, 404, "definition-not-found");
 }
+
+#[tokio::test]
+async fn schedules_are_registered_listed_and_deleted() {
+    let s = Server::start(&[]);
+    let (status, row) = s
+        .call(
+            "PUT",
+            "/api/v1/schedules/nightly",
+            Some(json!({"cron":"0 2 * * *","timezone":"UTC","task":{"name":"sum","conf":{"values":[1]}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["name"], "nightly");
+    assert!(row["next_fire_at"].is_string());
+    let (_, list) = s.get("/api/v1/schedules").await;
+    assert_eq!(list["schedules"][0]["name"], "nightly");
+    let (status, row) = s.get("/api/v1/schedules/nightly").await;
+    assert_eq!((status, row["cron"].clone()), (200, json!("0 2 * * *")));
+    for body in [
+        json!({"cron":"61 * * * *","task":{"name":"sum"}}),
+        json!({"cron":"@daily","timezone":"Mars/Olympus","task":{"name":"sum"}}),
+        json!({"cron":"@daily","task":{"name":"sum"},"colour":1}),
+        json!({"name":"other","cron":"@daily","task":{"name":"sum"}}),
+    ] {
+        let (status, reply) = s.call("PUT", "/api/v1/schedules/bad", Some(body)).await;
+        assert_error(status, &reply, 400, "invalid-schedule");
+    }
+    let (status, _) = s.call("DELETE", "/api/v1/schedules/nightly", None).await;
+    assert_eq!(status, 200);
+    let (status, reply) = s.get("/api/v1/schedules/nightly").await;
+    assert_error(status, &reply, 404, "schedule-not-found");
+    let (status, reply) = s.call("DELETE", "/api/v1/schedules/nightly", None).await;
+    assert_error(status, &reply, 404, "schedule-not-found");
+}

@@ -47,6 +47,11 @@ pub enum Command {
     /// Manage definitions.
     #[command(subcommand)]
     Def(DefCommand),
+    /// List schedules with their next firing.
+    Schedules(Conn),
+    /// Manage schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -196,6 +201,12 @@ pub struct LogArgs {
 #[derive(Subcommand, Debug)]
 pub enum DefCommand {
     /// Register or change definitions from JSON files (one object or an array each).
+    Apply(ApplyArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// Register or change schedules from JSON files (one object or an array each).
     Apply(ApplyArgs),
 }
 

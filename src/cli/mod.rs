@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::io::Read as _;
 use taskyard::client::{Client, DEFAULT_SERVER};
 use taskyard_core::api::{Action, TaskQuery};
-use taskyard_core::model::{RunItem, TaskRef, TaskSpec};
+use taskyard_core::model::{RunItem, Schedule, TaskRef, TaskSpec};
 use taskyard_core::time::Millis;
 
 /// A usage error found after parsing: printed like clap's, exit code 2.
@@ -95,6 +95,24 @@ fn ids_text(ids: &[u64]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The objects of a JSON file that holds one object or an array of them.
+fn read_json_items<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+) -> Result<Vec<T>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let items = match value {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .map(|v| serde_json::from_value(v).map_err(|e| format!("{}: {e}", path.display())))
+        .collect()
 }
 
 /// Runs one scripting subcommand; `root` is the whole command (for completions).
@@ -190,6 +208,39 @@ pub async fn run(command: Command, root: clap::Command) -> anyhow::Result<()> {
             }
             if a.conn.json {
                 println!("{}", json!({ "definitions": applied }));
+            }
+            Ok(())
+        }
+        Command::Schedules(conn) => {
+            let rows = conn.client()?.schedules().await?;
+            emit(&conn, &json!({ "schedules": rows }), || {
+                output::schedules(&rows)
+            });
+            Ok(())
+        }
+        Command::Schedule(args::ScheduleCommand::Apply(a)) => {
+            let mut schedules = Vec::new();
+            for file in &a.files {
+                schedules.extend(read_json_items::<Schedule>(file).unwrap_or_else(|e| usage(e)));
+            }
+            let client = a.conn.client()?;
+            let mut applied = Vec::new();
+            for schedule in schedules {
+                let name = schedule.name.clone();
+                let row = client
+                    .put_schedule(&schedule)
+                    .await
+                    .with_context(|| format!("schedule `{name}`"))?;
+                if !a.conn.json {
+                    let next = row
+                        .next_fire_at
+                        .map_or("never".to_string(), |t| t.to_string());
+                    println!("applied {} (next firing {next})", row.schedule.name);
+                }
+                applied.push(row);
+            }
+            if a.conn.json {
+                println!("{}", json!({ "schedules": applied }));
             }
             Ok(())
         }

@@ -3,7 +3,7 @@
 use super::ids_text;
 use std::fmt::Write as _;
 use taskyard_core::api::ActionReply;
-use taskyard_core::model::{Definition, LogEntry, Task, TaskDetail, ThreadRow};
+use taskyard_core::model::{Definition, LogEntry, ScheduleRow, Task, TaskDetail, ThreadRow};
 use taskyard_core::time::Millis;
 
 pub fn action_reply(reply: &ActionReply) -> String {
@@ -252,6 +252,27 @@ pub fn definitions(defs: &[Definition]) -> String {
             d.allowed_retry_count,
             d.in_progress_timeout_ms / 1000,
             d.desc.as_deref().unwrap_or("")
+        );
+    }
+    out.trim_end().to_string()
+}
+
+pub fn schedules(rows: &[ScheduleRow]) -> String {
+    let mut out = format!(
+        "{:<20} {:<14} {:<10} {:<16} {:<26}  {}\n",
+        "SCHEDULE", "CRON", "ZONE", "TASK", "NEXT", "STATE"
+    );
+    for r in rows {
+        let s = &r.schedule;
+        let _ = writeln!(
+            out,
+            "{:<20} {:<14} {:<10} {:<16} {:<26}  {}",
+            s.name,
+            s.cron,
+            s.timezone,
+            s.task.name,
+            r.next_fire_at.map_or("-".into(), |t| t.to_string()),
+            if s.paused { "paused" } else { "active" }
         );
     }
     out.trim_end().to_string()

@@ -16,7 +16,9 @@ use taskyard_core::api::{
     Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollReply, PollRequest,
     SortKey, SortOrder, Stats, SuccessRequest, TaskPage, TaskQuery,
 };
-use taskyard_core::model::{Definition, LogPage, Task, TaskDetail, TaskId, ThreadRow};
+use taskyard_core::model::{
+    Definition, LogPage, Schedule, ScheduleRow, Task, TaskDetail, TaskId, ThreadRow,
+};
 use taskyard_core::{Error, ErrorCode};
 
 /// The default server address (`taskyard serve` listens here).
@@ -327,6 +329,41 @@ impl Client {
         self.call(
             Method::DELETE,
             &format!("/api/v1/definitions/{}", encode_segment(name)),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    pub async fn schedules(&self) -> Result<Vec<ScheduleRow>> {
+        #[derive(serde::Deserialize)]
+        struct Reply {
+            schedules: Vec<ScheduleRow>,
+        }
+        let r: Reply = self.get("/api/v1/schedules", &[]).await?;
+        Ok(r.schedules)
+    }
+
+    pub async fn schedule(&self, name: &str) -> Result<ScheduleRow> {
+        self.get(&format!("/api/v1/schedules/{}", encode_segment(name)), &[])
+            .await
+    }
+
+    pub async fn put_schedule(&self, schedule: &Schedule) -> Result<ScheduleRow> {
+        let body = serde_json::to_vec(schedule).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.call(
+            Method::PUT,
+            &format!("/api/v1/schedules/{}", encode_segment(&schedule.name)),
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn delete_schedule(&self, name: &str) -> Result<Schedule> {
+        self.call(
+            Method::DELETE,
+            &format!("/api/v1/schedules/{}", encode_segment(name)),
             &[],
             None,
         )

@@ -47,7 +47,7 @@ pub enum RouteClass {
     Operate,
     /// `POST /api/v1/executor/*`.
     Execute,
-    /// Changing definitions.
+    /// Changing definitions and schedules.
     Admin,
 }
 
@@ -64,7 +64,9 @@ impl RouteClass {
             return RouteClass::Operate;
         }
         let read = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
-        if path.starts_with("/api/v1/definitions") && !read {
+        if (path.starts_with("/api/v1/definitions") || path.starts_with("/api/v1/schedules"))
+            && !read
+        {
             return RouteClass::Admin;
         }
         if read {

@@ -7,6 +7,7 @@ mod events;
 mod executor;
 mod meta;
 mod reads;
+mod schedules;
 
 use super::auth::{Auth, RouteClass};
 use super::error::{ApiError, err};
@@ -58,6 +59,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/definitions/{name}"),
     ("put", "/api/v1/definitions/{name}"),
     ("delete", "/api/v1/definitions/{name}"),
+    ("get", "/api/v1/schedules"),
+    ("get", "/api/v1/schedules/{name}"),
+    ("put", "/api/v1/schedules/{name}"),
+    ("delete", "/api/v1/schedules/{name}"),
     ("get", "/api/v1/stats"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/openapi.json"),
@@ -84,6 +89,13 @@ pub fn router(app: App, max_body: usize) -> Router {
             get(definitions::get_one)
                 .put(definitions::put)
                 .delete(definitions::delete),
+        )
+        .route("/api/v1/schedules", get(schedules::list))
+        .route(
+            "/api/v1/schedules/{name}",
+            get(schedules::get_one)
+                .put(schedules::put)
+                .delete(schedules::delete),
         )
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/openapi.json", get(meta::openapi))
