@@ -3,14 +3,17 @@
 
 mod assets;
 mod bench;
+mod cli;
+mod server;
+mod worker;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::process::ExitCode;
 
 /// mimalloc: the engine allocates and frees many small objects per task; glibc's
 /// allocator spent a fifth of the engine benchmark growing and trimming its heap.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -35,6 +38,12 @@ enum Command {
     Console(taskyard::console::ConsoleArgs),
     /// The console's config file: `--default` prints the default one.
     Config(taskyard::config::ConfigArgs),
+    /// Serve the HTTP API.
+    Serve(server::ServeArgs),
+    /// Run a command per task as an external worker.
+    Worker(worker::WorkerArgs),
+    #[command(flatten)]
+    Script(cli::Command),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +64,9 @@ fn main() -> ExitCode {
             Some(Command::Console(args)) => taskyard::console::run(args, true).await,
             Some(Command::Config(args)) => taskyard::config::run(args),
             None => taskyard::console::run(cli.console, false).await,
+            Some(Command::Serve(args)) => server::run(args).await,
+            Some(Command::Worker(args)) => worker::run(args).await,
+            Some(Command::Script(c)) => cli::run(c, Cli::command()).await,
         }
     });
     match result {

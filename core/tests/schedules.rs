@@ -162,16 +162,18 @@ fn a_firing_missed_while_down_fires_once_and_never_twice() {
 
     // Down from 12:00 to 15:30: 13:00, 14:00 and 15:00 were missed; only 15:00 fires.
     let mut restarted = Engine::new(EngineConfig::default());
-    restarted.restore(
-        Loaded {
-            definitions: defs.clone(),
-            schedules: vec![row.clone()],
-            next_id: 1,
-            next_seq: 100,
-            ..Loaded::default()
-        },
-        at("2026-01-10T15:30:00Z"),
-    );
+    restarted
+        .restore(
+            Loaded {
+                definitions: defs.clone(),
+                schedules: vec![row.clone()],
+                next_id: 1,
+                next_seq: 100,
+                ..Loaded::default()
+            },
+            at("2026-01-10T15:30:00Z"),
+        )
+        .unwrap();
     assert_eq!(
         tasks_of(&restarted)
             .into_iter()
@@ -185,17 +187,19 @@ fn a_firing_missed_while_down_fires_once_and_never_twice() {
     // Restarting again with that state (task stored, schedule stored) fires nothing new.
     let records: Vec<_> = restarted.records().cloned().collect();
     let mut again = Engine::new(EngineConfig::default());
-    again.restore(
-        Loaded {
-            definitions: defs,
-            schedules: vec![after],
-            records,
-            next_id: 2,
-            next_seq: 200,
-            ..Loaded::default()
-        },
-        at("2026-01-10T15:40:00Z"),
-    );
+    again
+        .restore(
+            Loaded {
+                definitions: defs,
+                schedules: vec![after],
+                next_id: 2,
+                next_seq: 200,
+                ..Loaded::default()
+            }
+            .with_records(records),
+            at("2026-01-10T15:40:00Z"),
+        )
+        .unwrap();
     assert_eq!(tasks_of(&again).len(), 1);
     assert_eq!(
         again.records().next().map(|r| r.task.status),

@@ -17,8 +17,33 @@ pub const MAX_PENDING_LINES: usize = 2_000;
 const MAX_PENDING_EDGES: usize = 5_000;
 /// Most distinct touched tasks remembered; beyond, "everything changed".
 const MAX_TOUCHED: usize = 256;
-/// Most live tasks whose name and thread are remembered, to label their log lines.
-const MAX_NAMES: usize = 200_000;
+/// Most tasks whose name and thread are remembered, to label their log lines.
+const MAX_NAMES: usize = 100_000;
+
+/// Names and threads of the most recent tasks, to label log lines (a `task-log` event
+/// carries only the id).
+#[derive(Debug, Default)]
+struct Names {
+    map: HashMap<TaskId, (Arc<str>, Option<Arc<str>>)>,
+    order: VecDeque<TaskId>,
+}
+
+impl Names {
+    fn insert(&mut self, id: TaskId, name: Arc<str>, thread: Option<Arc<str>>) {
+        if self.map.insert(id, (name, thread)).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > MAX_NAMES {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, id: TaskId) -> Option<&(Arc<str>, Option<Arc<str>>)> {
+        self.map.get(&id)
+    }
+}
 
 /// One line of the live log pane.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,8 +108,8 @@ pub struct Intake {
     pub reset: bool,
     pub connection: Option<Connection>,
     pub last_seq: u64,
-    /// Name and thread of live tasks (kept across drains).
-    names: HashMap<TaskId, (Arc<str>, Option<Arc<str>>)>,
+    /// Name and thread of recent tasks (kept across drains), oldest evicted first.
+    names: Names,
 }
 
 impl Intake {
@@ -135,11 +160,8 @@ impl Intake {
             EventKind::TaskCreated { task, entry } => {
                 self.touch(task.id);
                 self.threads_changed |= task.thread.is_some();
-                if self.names.len() >= MAX_NAMES {
-                    self.names.clear();
-                }
                 self.names
-                    .insert(task.id, (task.name.clone(), task.thread.clone()));
+                    .insert(task.id, task.name.clone(), task.thread.clone());
                 self.line(LogLine {
                     seq: e.seq,
                     at: entry.at,
@@ -163,7 +185,9 @@ impl Intake {
                 self.threads_changed |= thread.is_some();
                 if *to == Status::Done {
                     *self.completions.entry(e.at.0.div_euclid(1000)).or_default() += 1;
-                    self.names.remove(id);
+                }
+                if self.names.get(*id).is_none() {
+                    self.names.insert(*id, name.clone(), thread.clone());
                 }
                 if *to == Status::InProgress || *from == Status::InProgress {
                     let how = match (to, outcome) {
@@ -200,7 +224,7 @@ impl Intake {
                 self.touch(*id);
                 let (name, thread) = self
                     .names
-                    .get(id)
+                    .get(*id)
                     .cloned()
                     .unwrap_or_else(|| (Arc::from("?"), None));
                 let kind = match entry.kind {
@@ -222,10 +246,7 @@ impl Intake {
                 });
             }
             EventKind::TaskProgress { id, .. } => self.touch(*id),
-            EventKind::TaskCleaned { id } => {
-                self.touch(*id);
-                self.names.remove(id);
-            }
+            EventKind::TaskCleaned { id } => self.touch(*id),
             EventKind::ThreadUpdated { .. } => self.threads_changed = true,
             EventKind::DefinitionUpdated { .. } => self.definitions_changed = true,
             // Schedules are not shown yet; their tasks arrive as task events.

@@ -9,7 +9,7 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 /// From this width the threads pane sits beside the tasks table instead of above it.
 const SIDE_BY_SIDE_WIDTH: u16 = 150;
-const THREADS_WIDTH: u16 = 56;
+const THREADS_WIDTH: u16 = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Screen {

@@ -41,19 +41,27 @@ impl TaskTable {
         self.get(id).is_some()
     }
 
-    /// Inserts a record; its id must be above every id inserted before.
+    /// Inserts a record. Ids usually arrive in increasing order (new tasks); a restore
+    /// may hand them over in any order, so lower ids grow the table at the front.
     pub fn insert(&mut self, record: TaskRecord) {
         let id = record.task.id;
         if self.slots.is_empty() {
             self.base = id;
         }
-        let end = self.base + self.slots.len() as u64;
-        debug_assert!(id >= end, "task ids must increase");
-        for _ in end..id {
-            self.slots.push_back(None);
+        if id < self.base {
+            for _ in id..self.base {
+                self.slots.push_front(None);
+            }
+            self.base = id;
         }
-        self.slots.push_back(Some(Box::new(record)));
-        self.len += 1;
+        let i = (id - self.base) as usize;
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].is_none() {
+            self.len += 1;
+        }
+        self.slots[i] = Some(Box::new(record));
     }
 
     pub fn remove(&mut self, id: TaskId) -> Option<TaskRecord> {

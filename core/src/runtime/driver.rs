@@ -244,13 +244,17 @@ impl Driver {
         let commit_error = if batch.events.is_empty() && batch.records.is_empty() {
             None
         } else {
-            self.shared.storage.commit(&batch).err().map(|e| {
-                tracing::error!(error = %e, "storage commit failed");
-                Error::internal(format!(
-                    "the change could not be saved ({}); it is not acknowledged, retry it",
-                    e.message
-                ))
-            })
+            self.shared
+                .storage
+                .commit(std::slice::from_ref(&batch))
+                .err()
+                .map(|e| {
+                    tracing::error!(error = %e, "storage commit failed");
+                    Error::internal(format!(
+                        "the change could not be saved ({}); it is not acknowledged, retry it",
+                        e.message
+                    ))
+                })
         };
         for reply in deferred {
             reply(commit_error.as_ref());

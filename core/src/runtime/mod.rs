@@ -118,7 +118,7 @@ impl RuntimeBuilder {
         engine.set_track_records(self.storage.wants_records());
         let loaded = self.storage.load()?;
         let last_seq = loaded.next_seq.saturating_sub(1);
-        engine.restore(loaded, self.clock.now());
+        engine.restore(loaded, self.clock.now())?;
         let root = self.workspace_root.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("taskyard-workspaces-{}", std::process::id()))
         });

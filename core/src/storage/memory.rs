@@ -93,16 +93,12 @@ impl Storage for MemoryStorage {
     }
 
     fn load(&self) -> Result<Loaded> {
-        Ok(Loaded {
-            next_id: 1,
-            next_seq: 1,
-            ..Loaded::default()
-        })
+        Ok(Loaded::default())
     }
 
-    fn commit(&self, batch: &Batch) -> Result<()> {
+    fn commit(&self, batches: &[Batch]) -> Result<()> {
         let mut logs = self.logs.lock();
-        for event in batch.events.iter() {
+        for event in batches.iter().flat_map(|b| b.events.iter()) {
             match &event.kind {
                 EventKind::TaskCleaned { id } => logs.remove(*id),
                 kind => {
@@ -164,10 +160,10 @@ mod tests {
         let store = MemoryStorage::new();
         let events: Vec<Event> = (1..=5).map(|s| log_event(7, s, LogKind::Log)).collect();
         store
-            .commit(&Batch {
+            .commit(&[Batch {
                 events: Arc::new(events),
                 ..Batch::default()
-            })
+            }])
             .unwrap();
         let page = store.read_log(7, 0, 2).unwrap();
         assert_eq!(page.entries.len(), 2);
@@ -181,10 +177,10 @@ mod tests {
             kind: EventKind::TaskCleaned { id: 7 },
         };
         store
-            .commit(&Batch {
+            .commit(&[Batch {
                 events: Arc::new(vec![cleaned]),
                 ..Batch::default()
-            })
+            }])
             .unwrap();
         assert!(store.read_log(7, 0, 10).unwrap().entries.is_empty());
     }

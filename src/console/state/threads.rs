@@ -11,9 +11,17 @@ pub struct ThreadsState {
 }
 
 impl ThreadsState {
-    /// New rows; the selection follows the thread it was on.
-    pub fn set_rows(&mut self, rows: Vec<ThreadRow>) {
+    /// New rows, locked threads first, then paused ones, then by name (what needs an
+    /// operator comes first); the selection follows the thread it was on.
+    pub fn set_rows(&mut self, mut rows: Vec<ThreadRow>) {
         let name = self.selected_row().map(|r| r.name.clone());
+        rows.sort_by(|a, b| {
+            (a.locked_by.is_none(), !a.paused, &a.name).cmp(&(
+                b.locked_by.is_none(),
+                !b.paused,
+                &b.name,
+            ))
+        });
         self.rows = rows;
         if let Some(name) = name
             && let Some(i) = self.rows.iter().position(|r| r.name == name)

@@ -1,7 +1,7 @@
 //! The live log pane: transitions and log lines, coloured by kind, newest at the bottom.
 
 use super::pane;
-use crate::console::format::{clock_ms, fit, thousands};
+use crate::console::format::{clock, clock_ms, fit, thousands};
 use crate::console::inbox::{LineKind, LogLine};
 use crate::console::state::{App, Pane};
 use crate::console::theme::Theme;
@@ -12,17 +12,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use taskyard_core::model::Status;
 
-pub fn line<'a>(th: &Theme, l: &'a LogLine, offset_s: i32, matched: bool) -> Line<'a> {
+/// One log line; `narrow` leaves out milliseconds and the thread, for small screens.
+pub fn line<'a>(
+    th: &Theme,
+    l: &'a LogLine,
+    offset_s: i32,
+    matched: bool,
+    narrow: bool,
+) -> Line<'a> {
+    let time = if narrow {
+        clock(l.at, offset_s)
+    } else {
+        clock_ms(l.at, offset_s)
+    };
     let mut spans = vec![
-        Span::styled(clock_ms(l.at, offset_s), th.dim()),
+        Span::styled(time, th.dim()),
         Span::raw(" "),
         Span::styled(format!("#{:<7}", l.id), th.accent()),
         Span::styled(format!("{:<8} ", fit(&l.name, 8)), th.text()),
-        Span::styled(
-            format!("{:<14} ", fit(l.thread.as_deref().unwrap_or("—"), 14)),
-            th.dim(),
-        ),
     ];
+    if !narrow {
+        spans.push(Span::styled(
+            format!("{:<16} ", fit(l.thread.as_deref().unwrap_or("—"), 16)),
+            th.dim(),
+        ));
+    }
     let mut text_style = th.text();
     match l.kind {
         LineKind::Created => {
@@ -103,7 +117,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut i = bottom as isize;
     while i >= 0 && used < height {
         let (_, l) = &lines[i as usize];
-        let line = line(th, l, app.utc_offset_s, s.matches(l));
+        let line = line(th, l, app.utc_offset_s, s.matches(l), inner.width < 120);
         used += if s.wrap {
             line.width().div_ceil(width).max(1)
         } else {

@@ -103,9 +103,23 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     }
     hints.push((k(C::Back), "quit"));
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    let quit = hints.pop();
+    let quit_w = quit
+        .as_ref()
+        .map_or(0, |(k, w)| k.chars().count() + w.len() + 3);
     for (key, what) in hints {
+        let w = key.chars().count() + what.len() + 3;
+        if used + w + quit_w > usize::from(area.width) {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(key, th.accent()));
         spans.push(Span::styled(format!(" {what}  "), th.dim()));
+    }
+    if let Some((key, what)) = quit {
+        spans.push(Span::styled(key, th.accent()));
+        spans.push(Span::styled(format!(" {what}"), th.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

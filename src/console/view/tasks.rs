@@ -126,11 +126,12 @@ fn cell(app: &App, t: &Task, col: Col, width: u16, marked: bool) -> Cell<'static
         )),
         Col::Outcome => {
             if let Some(o) = t.outcome {
-                let text = match &t.outcome_reason {
-                    Some(r) if r.kind.as_str() != o.as_str() && r.kind.as_str() != "succeeded" => {
-                        format!("{o} ({})", r.kind.as_str())
+                // The reason only when it says more than the outcome does.
+                let text = match t.outcome_reason.as_ref().map(|r| r.kind.as_str()) {
+                    Some("succeeded" | "concluded" | "failed-by-executor" | "canceled") | None => {
+                        o.to_string()
                     }
-                    _ => o.to_string(),
+                    Some(kind) => format!("{o} ({kind})"),
                 };
                 Cell::from(Span::styled(fit(&text, w), th.outcome(o)))
             } else if let Some(b) = t.blocked_by {

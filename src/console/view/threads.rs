@@ -46,8 +46,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         );
         return;
     }
-    let since_w = 16u16;
-    let name_w = inner.width.saturating_sub(3 + 9 + 8 + since_w + 4).max(8);
+    let since_w = 20u16;
+    let name_w = inner.width.saturating_sub(2 + 9 + 6 + since_w + 4).max(8);
     let header = Row::new(vec![
         Cell::from(""),
         Cell::from(Span::styled("THREAD", th.dim())),
@@ -116,7 +116,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Constraint::Length(name_w),
             Constraint::Length(9),
             Constraint::Length(6),
-            Constraint::Min(since_w),
+            Constraint::Length(since_w),
         ],
     )
     .header(header)

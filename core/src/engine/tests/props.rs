@@ -476,7 +476,7 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
             };
             let mut e = Engine::new(config);
             let now = h.now;
-            e.restore(loaded, now);
+            e.restore(loaded, now).expect("restore");
             h.e = e;
             h.poll_replies.clear();
             h.settle();

@@ -19,10 +19,11 @@ fn quick(name: &str) -> Definition {
 /// What storage would hand back: definitions, records through JSON, and the paused or
 /// locked threads.
 pub(super) fn stored(h: &H) -> Loaded {
-    let records =
+    let records: Vec<crate::engine::TaskRecord> =
         h.e.records()
             .map(|r| serde_json::from_value(serde_json::to_value(r).unwrap()).unwrap())
             .collect();
+    let records: crate::storage::RecordStream = Box::new(records.into_iter().map(Ok));
     let threads: Vec<ThreadRow> =
         h.e.threads()
             .into_iter()
@@ -42,7 +43,7 @@ fn restart(h: &H, loaded: Loaded) -> H {
     let mut r = H::new(vec![]);
     r.now = h.now;
     let now = r.now;
-    r.e.restore(loaded, now);
+    r.e.restore(loaded, now).expect("restore");
     r.settle();
     r
 }
@@ -148,7 +149,10 @@ fn records_restore_whatever_order_storage_gives_them_in() {
     let ids = h.run(vec![spec("a"), spec("a"), spec("a")]);
     h.ok(cancel(&[ids[1]]));
     let mut loaded = stored(&h);
-    loaded.records.reverse();
+    let mut records: Vec<_> =
+        std::mem::replace(&mut loaded.records, Box::new(std::iter::empty())).collect();
+    records.reverse();
+    loaded.records = Box::new(records.into_iter());
     let r = restart(&h, loaded);
     for id in ids {
         assert_eq!(r.task(id).id, id);

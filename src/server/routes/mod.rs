@@ -1,0 +1,209 @@
+//! The router: every endpoint of SPEC §7, the auth and metrics middleware, the body limit
+//! and the JSON fallbacks for unknown routes and methods.
+
+mod actions;
+mod definitions;
+mod events;
+mod executor;
+mod meta;
+mod reads;
+mod schedules;
+
+use super::auth::{Auth, RouteClass};
+use super::error::{ApiError, err};
+use super::metrics::Metrics;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use taskyard_core::ErrorCode;
+use taskyard_core::api::Requester;
+use taskyard_core::runtime::EngineHandle;
+use tokio::sync::watch;
+
+/// What every handler can reach.
+pub struct Inner {
+    pub engine: EngineHandle,
+    pub auth: Auth,
+    pub metrics: Metrics,
+    /// Becomes true when the server shuts down: event streams and long polls end.
+    pub shutdown: watch::Receiver<bool>,
+    pub keep_alive: Duration,
+}
+
+pub type App = Arc<Inner>;
+
+/// Who is calling, as the auth middleware decided.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Requester);
+
+/// Every route path, for the OpenAPI check: (method, path).
+#[cfg_attr(not(test), allow(dead_code))]
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/actions"),
+    ("post", "/api/v1/executor/poll"),
+    ("post", "/api/v1/executor/start"),
+    ("post", "/api/v1/executor/notify"),
+    ("post", "/api/v1/executor/success"),
+    ("post", "/api/v1/executor/fail"),
+    ("get", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks/{id}"),
+    ("get", "/api/v1/tasks/{id}/log"),
+    ("get", "/api/v1/threads"),
+    ("get", "/api/v1/definitions"),
+    ("get", "/api/v1/definitions/{name}"),
+    ("put", "/api/v1/definitions/{name}"),
+    ("delete", "/api/v1/definitions/{name}"),
+    ("get", "/api/v1/schedules"),
+    ("get", "/api/v1/schedules/{name}"),
+    ("put", "/api/v1/schedules/{name}"),
+    ("delete", "/api/v1/schedules/{name}"),
+    ("get", "/api/v1/stats"),
+    ("get", "/api/v1/events"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/metrics"),
+    ("get", "/healthz"),
+];
+
+pub fn router(app: App, max_body: usize) -> Router {
+    Router::new()
+        .route("/api/v1/actions", post(actions::act))
+        .route("/api/v1/executor/poll", post(executor::poll))
+        .route("/api/v1/executor/start", post(executor::start))
+        .route("/api/v1/executor/notify", post(executor::notify))
+        .route("/api/v1/executor/success", post(executor::success))
+        .route("/api/v1/executor/fail", post(executor::fail))
+        .route("/api/v1/tasks", get(reads::tasks))
+        .route("/api/v1/tasks/{id}", get(reads::task))
+        .route("/api/v1/tasks/{id}/log", get(reads::log))
+        .route("/api/v1/threads", get(reads::threads))
+        .route("/api/v1/stats", get(reads::stats))
+        .route("/api/v1/definitions", get(definitions::list))
+        .route(
+            "/api/v1/definitions/{name}",
+            get(definitions::get_one)
+                .put(definitions::put)
+                .delete(definitions::delete),
+        )
+        .route("/api/v1/schedules", get(schedules::list))
+        .route(
+            "/api/v1/schedules/{name}",
+            get(schedules::get_one)
+                .put(schedules::put)
+                .delete(schedules::delete),
+        )
+        .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/metrics", get(meta::metrics))
+        .route("/healthz", get(meta::healthz))
+        .fallback(meta::not_found)
+        .method_not_allowed_fallback(meta::method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(app.clone(), count))
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+/// Counts answered requests by route template and status.
+async fn count(State(app): State<App>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    app.metrics
+        .record(&method, &route, response.status().as_u16());
+    response
+}
+
+/// Bearer-token auth (SPEC §7). With auth off, a caller is `local` when it comes from
+/// loopback and `anonymous` otherwise (only possible with `--insecure`).
+async fn authorize(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let class = RouteClass::of(req.method(), req.uri().path());
+    let requester = if !app.auth.is_enabled() {
+        Requester::new(if peer.ip().is_loopback() {
+            "local"
+        } else {
+            "anonymous"
+        })
+    } else if class == RouteClass::Public {
+        Requester::new("anonymous")
+    } else {
+        match check_token(&app.auth, &req, class) {
+            Ok(name) => Requester::new(name),
+            Err(e) => return e.into_response(),
+        }
+    };
+    req.extensions_mut().insert(Caller(requester));
+    next.run(req).await
+}
+
+fn check_token(auth: &Auth, req: &Request, class: RouteClass) -> Result<String, ApiError> {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(err(
+            ErrorCode::Unauthenticated,
+            "this server needs a token: send `Authorization: Bearer <token>` (the CLI: --token or TASKYARD_TOKEN)",
+        ));
+    };
+    let Some(principal) = auth.verify(presented) else {
+        return Err(err(
+            ErrorCode::Unauthenticated,
+            "the bearer token is not one this server knows; check --token / TASKYARD_TOKEN",
+        ));
+    };
+    if !principal.role.may(class) {
+        return Err(err(
+            ErrorCode::Forbidden,
+            format!(
+                "token `{}` has role {}, but this needs {}; ask an admin for a token with that role",
+                principal.name,
+                principal.role.as_str(),
+                class.needs()
+            ),
+        ));
+    }
+    Ok(principal.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+    use std::collections::BTreeSet;
+
+    /// The OpenAPI document lists exactly the routes the router serves.
+    #[test]
+    fn openapi_lists_exactly_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(super::meta::OPENAPI).unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.clone(), path.clone()));
+            }
+        }
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(documented, served);
+    }
+}

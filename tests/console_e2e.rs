@@ -1,0 +1,194 @@
+//! End to end: the real binary in a real terminal (tmux). The sandbox comes alive, keys
+//! work, and `q` gives the terminal back as it was. Skipped, saying so, without tmux.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A session on a tmux server of its own (`label` keeps tests apart).
+    fn start(label: &str, width: u16, height: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("console_e2e: tmux is not installed; skipping the terminal test");
+            return None;
+        }
+        let socket = format!("taskyard-e2e-{label}-{}", std::process::id());
+        let t = Tmux { socket };
+        let ok = t
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=xterm-256color bash --norc --noprofile",
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux could not start a session");
+        Some(t)
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn send(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", "e2e", k]);
+            // One key per send: an Esc followed at once by a key reads as Alt-key.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    /// Polls the screen until `check` holds, or fails after `secs` with the screen.
+    fn wait_for(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if check(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {secs}s for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+    }
+}
+
+/// The `Tasks N` count in the table's title.
+fn task_count(screen: &str) -> Option<u64> {
+    let at = screen.find("Tasks ")? + "Tasks ".len();
+    let digits: String = screen[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(|c| *c != ',')
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn the_sandbox_comes_alive_and_q_restores_the_terminal() {
+    let Some(t) = Tmux::start("alive", 200, 50) else {
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_taskyard");
+    t.wait_for("the shell", 10, |s| s.contains('$') || s.contains('#'));
+    t.send(&[
+        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo BEFORE",
+        "Enter",
+    ]);
+    let before = t.wait_for("stty before", 10, |s| {
+        s.contains("BEFORE\n") || s.lines().any(|l| l == "BEFORE")
+    });
+    assert!(before.contains("icanon echo"), "{before}");
+    t.send(&[&format!("{bin}; echo EXITED-$?"), "Enter"]);
+
+    // Alive: rows appear and keep coming.
+    let first = t.wait_for("the console with tasks", 20, |s| {
+        s.contains("sandbox") && task_count(s).is_some_and(|n| n > 0)
+    });
+    let n = task_count(&first).unwrap_or(0);
+    let later = t.wait_for("more tasks", 20, |s| task_count(s).is_some_and(|m| m > n));
+    assert!(later.contains("● connected"), "{later}");
+    assert!(later.contains("workload ▶ running"), "{later}");
+    assert!(
+        later.contains("succeeded") || later.contains("in-progress"),
+        "live rows: {later}"
+    );
+
+    // Keys work: W stops the workload, help opens and closes.
+    t.send(&["W"]);
+    t.wait_for("the workload stopped", 10, |s| {
+        s.contains("workload ⏸ stopped")
+    });
+    t.send(&["?"]);
+    t.wait_for("help", 10, |s| s.contains("Keys in the tasks view"));
+    t.send(&["Escape"]);
+    t.wait_for("help closed", 10, |s| !s.contains("Keys in the tasks view"));
+
+    // q quits and the shell is back, cooked as before.
+    t.send(&["q"]);
+    let after = t.wait_for("the shell back", 20, |s| s.contains("EXITED-0"));
+    assert!(
+        !after.contains("Tasks "),
+        "the alternate screen is gone: {after}"
+    );
+    t.send(&[
+        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
+        "Enter",
+    ]);
+    let after = t.wait_for("stty after", 10, |s| {
+        s.lines()
+            .any(|l| l.starts_with("icanon echo AFTER") || l == "AFTER")
+    });
+    assert!(
+        after.contains("icanon echo AFTER"),
+        "raw mode left on: {after}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let Some(t) = Tmux::start("sigterm", 100, 30) else {
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_taskyard");
+    t.wait_for("the shell", 10, |s| s.contains('$') || s.contains('#'));
+    t.send(&[&format!("{bin} --no-workload; echo EXITED-$?"), "Enter"]);
+    t.wait_for("the console", 20, |s| s.contains("Tasks "));
+    // The console is the shell's child: signal it by its pid.
+    let shell =
+        String::from_utf8_lossy(&t.cmd(&["display", "-p", "-t", "e2e", "#{pane_pid}"]).stdout)
+            .trim()
+            .to_string();
+    let ps = Command::new("ps")
+        .args(["-o", "pid=", "--ppid", &shell])
+        .output()
+        .expect("ps runs");
+    let pid = String::from_utf8_lossy(&ps.stdout).trim().to_string();
+    assert!(
+        !pid.is_empty(),
+        "no console process under the shell {shell}"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let after = t.wait_for("the shell back", 20, |s| s.contains("EXITED-"));
+    assert!(!after.contains("Tasks "), "{after}");
+    t.send(&[
+        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
+        "Enter",
+    ]);
+    let after = t.wait_for("stty after", 10, |s| {
+        s.contains("AFTER\n") || s.lines().any(|l| l.ends_with("AFTER"))
+    });
+    assert!(
+        after.contains("icanon echo AFTER"),
+        "raw mode left on: {after}"
+    );
+}
