@@ -1,8 +1,11 @@
 //! The driver: one tokio task that owns every change to the engine. It takes commands in
 //! batches, applies them with one `now`, fires due timers, hands ready built-in tasks to
-//! handlers, commits the batch to storage, and only then replies and publishes events.
+//! handlers, and hands the batch to the committer, which replies and publishes events
+//! only once the batch is committed (see `commit.rs`). The driver does not wait for the
+//! commit: it goes on with the next batch.
 
 use super::Shared;
+use super::commit::{After, Committer, Slot};
 use super::handler::{Handler, HandlerContext, HandlerError};
 use crate::api::{
     Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest, Requester,
@@ -128,6 +131,11 @@ pub(super) struct Driver {
     builtin_handlers: HashMap<String, Arc<dyn Handler>>,
     workspaces: HashSet<TaskId>,
     next_heartbeat: Millis,
+    committer: Committer,
+    /// For work the writer thread starts after a commit (workspace deletion).
+    rt: tokio::runtime::Handle,
+    /// Syncs that came with a shutdown: answered once storage is closed.
+    final_syncs: Vec<oneshot::Sender<()>>,
 }
 
 impl Driver {
@@ -138,7 +146,6 @@ impl Driver {
         engine: &Engine,
     ) -> Driver {
         let mut d = Driver {
-            shared,
             rx,
             handler_slots: handler_slots.max(1),
             running: HashMap::new(),
@@ -148,14 +155,67 @@ impl Driver {
             builtin_handlers: HashMap::new(),
             workspaces: HashSet::new(),
             next_heartbeat: Millis::ZERO,
+            committer: Committer::new(shared.storage.clone()),
+            rt: tokio::runtime::Handle::current(),
+            final_syncs: Vec::new(),
+            shared,
         };
         d.refresh_builtins(engine);
+        d.discover_workspaces(engine);
         d
+    }
+
+    /// Finds the workspaces a previous run left, so they are still deleted when their
+    /// task concludes or is cleaned; deletes those whose task is gone or concluded (the
+    /// process stopped between the commit and the deletion).
+    fn discover_workspaces(&mut self, engine: &Engine) {
+        let Ok(entries) = std::fs::read_dir(&self.shared.workspace_root) else {
+            return;
+        };
+        let mut doomed = Vec::new();
+        for entry in entries.flatten() {
+            // Only `<id>/` directories are ours.
+            let Some(id) = entry
+                .file_name()
+                .to_str()
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<TaskId>().ok())
+            else {
+                continue;
+            };
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            match engine.record(id) {
+                Some(r) if r.task.status != Status::Done || r.task.archive => {
+                    self.workspaces.insert(id);
+                }
+                _ => doomed.push(id),
+            }
+        }
+        self.delete_workspaces(doomed);
+    }
+
+    fn delete_workspaces(&self, ids: Vec<TaskId>) {
+        if ids.is_empty() {
+            return;
+        }
+        let root = self.shared.workspace_root.clone();
+        self.rt.spawn_blocking(move || {
+            for id in ids {
+                let _ = std::fs::remove_dir_all(root.join(id.to_string()));
+            }
+        });
     }
 
     pub async fn run(mut self) {
         let mut buf = Vec::with_capacity(4096);
-        loop {
+        // Commit and announce what recovery did before anything else happens.
+        let slot = self.committer.reserve().await;
+        let mut running = self.step(&mut buf, slot);
+        while running {
+            // Waits while the writer is too far behind (its next transaction just grows).
+            let slot = self.committer.reserve().await;
             let wake = self.wake_at();
             let sleep = match wake {
                 Some(at) => self.shared.clock.sleep_until(at),
@@ -170,12 +230,17 @@ impl Driver {
                 }
                 _ = sleep => {}
             }
-            if !self.step(&mut buf) {
-                break;
-            }
+            running = self.step(&mut buf, slot);
         }
         for (_, r) in self.running.drain() {
             r.abort.abort();
+        }
+        // Everything handed to the writer is committed and answered; then let go of the
+        // data dir, and only then tell whoever asked for the shutdown.
+        self.committer.finish();
+        self.shared.storage.close();
+        for s in self.final_syncs.drain(..) {
+            let _ = s.send(());
         }
     }
 
@@ -189,7 +254,7 @@ impl Driver {
     }
 
     /// One batch. Returns false when told to shut down.
-    fn step(&mut self, buf: &mut Vec<Command>) -> bool {
+    fn step(&mut self, buf: &mut Vec<Command>, slot: Slot) -> bool {
         let now = self.shared.clock.now();
         let mut deferred: Vec<Deferred> = Vec::with_capacity(buf.len());
         let mut syncs = Vec::new();
@@ -241,45 +306,67 @@ impl Driver {
             next_id,
             next_seq,
         };
-        let commit_error = if batch.events.is_empty() && batch.records.is_empty() {
-            None
-        } else {
-            self.shared
-                .storage
-                .commit(std::slice::from_ref(&batch))
-                .err()
-                .map(|e| {
-                    tracing::error!(error = %e, "storage commit failed");
-                    Error::internal(format!(
-                        "the change could not be saved ({}); it is not acknowledged, retry it",
-                        e.message
-                    ))
-                })
-        };
-        for reply in deferred {
-            reply(commit_error.as_ref());
-        }
-        for (waiter, tasks) in poll_replies {
-            if let Some(reply) = self.parked.remove(&waiter) {
-                let _ = reply.send(Ok(tasks));
-            }
-        }
-        self.shared.hub.publish(batch.events);
+        let polls: Vec<(Reply<Vec<Task>>, Vec<Task>)> = poll_replies
+            .into_iter()
+            .filter_map(|(waiter, tasks)| Some((self.parked.remove(&waiter)?, tasks)))
+            .collect();
+        // Handlers start before the commit: an in-process run is not an acknowledgement,
+        // and if the process dies first, the run dies with it and recovery redoes it.
         for (task, handler) in to_spawn {
             self.spawn_handler(task, handler);
         }
-        if !doomed_workspaces.is_empty() {
-            let root = self.shared.workspace_root.clone();
-            tokio::task::spawn_blocking(move || {
-                for id in doomed_workspaces {
-                    let _ = std::fs::remove_dir_all(root.join(id.to_string()));
-                }
-            });
+        if !keep_running {
+            self.final_syncs.append(&mut syncs);
         }
-        for s in syncs {
-            let _ = s.send(());
-        }
+        let after = self.after_commit(
+            batch.events.clone(),
+            deferred,
+            polls,
+            doomed_workspaces,
+            syncs,
+        );
+        self.committer.submit(slot, batch, after);
         keep_running
+    }
+
+    /// What happens once a batch is committed: replies (or the commit's error), answers
+    /// to parked polls, the events published, workspaces deleted, syncs answered; in
+    /// that order. A failed commit publishes nothing and deletes nothing.
+    fn after_commit(
+        &self,
+        events: super::EventBatch,
+        deferred: Vec<Deferred>,
+        polls: Vec<(Reply<Vec<Task>>, Vec<Task>)>,
+        doomed: Vec<TaskId>,
+        syncs: Vec<oneshot::Sender<()>>,
+    ) -> After {
+        let shared = self.shared.clone();
+        let rt = self.rt.clone();
+        Box::new(move |commit_error: Option<&Error>| {
+            for reply in deferred {
+                reply(commit_error);
+            }
+            for (reply, tasks) in polls {
+                let _ = reply.send(match commit_error {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(tasks),
+                });
+            }
+            if commit_error.is_none() {
+                shared.hub.publish(events);
+                if !doomed.is_empty() {
+                    let root = shared.workspace_root.clone();
+                    rt.spawn_blocking(move || {
+                        for id in doomed {
+                            let _ = std::fs::remove_dir_all(root.join(id.to_string()));
+                        }
+                    });
+                }
+            }
+            for s in syncs {
+                let _ = s.send(());
+            }
+        })
     }
 
     fn apply(

@@ -3,6 +3,7 @@
 //! else (server, console, benchmarks) talks to a running engine.
 
 mod clock;
+mod commit;
 mod driver;
 mod events;
 mod handler;
