@@ -131,7 +131,8 @@ impl Engine {
         }
         let mut steps = Vec::with_capacity(items.len());
         let mut new_keys: HashMap<(String, String), usize> = HashMap::new();
-        let mut added: HashMap<String, u64> = HashMap::new();
+        // Tasks this run adds per definition, for the queue capacity check.
+        let mut added: rustc_hash::FxHashMap<Arc<str>, u64> = Default::default();
         let mut active = Vec::new();
         let mut referenced = HashSet::new();
         for item in items {
@@ -151,7 +152,7 @@ impl Engine {
                         new_keys.insert(k, steps.len());
                     }
                     self.check_spec(&spec)?;
-                    *added.entry(spec.name.clone()).or_default() += 1;
+                    *added.entry(self.def_name(&spec.name)).or_default() += 1;
                     steps.push(RunStep::Create(spec));
                 }
                 RunItem::Existing(r) => {
@@ -166,7 +167,7 @@ impl Engine {
                             Some(Status::Done) => {
                                 if let Some(spec) = self.rerun_spec(id) {
                                     self.check_rerun(&spec, id)?;
-                                    *added.entry(spec.name.clone()).or_default() += 1;
+                                    *added.entry(self.def_name(&spec.name)).or_default() += 1;
                                 }
                                 steps.push(RunStep::Rerun(id));
                             }

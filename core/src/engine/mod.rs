@@ -561,6 +561,13 @@ impl Engine {
             .unwrap_or_else(|| Arc::from(name))
     }
 
+    /// The registered definition's shared name (a new `Arc` if it is not registered).
+    fn def_name(&self, name: &str) -> Arc<str> {
+        self.defs
+            .get_key_value(name)
+            .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
+    }
+
     /// One shared string per requester name, so tasks don't each carry a copy.
     fn intern_requester(&mut self, who: &str) -> Arc<str> {
         if let Some(a) = self.requesters.get(who) {

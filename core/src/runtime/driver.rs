@@ -19,8 +19,8 @@ use crate::model::{
 use crate::storage::Batch;
 use crate::time::Millis;
 use futures::FutureExt;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -148,12 +148,12 @@ impl Driver {
         let mut d = Driver {
             rx,
             handler_slots: handler_slots.max(1),
-            running: HashMap::new(),
-            parked: HashMap::new(),
+            running: HashMap::default(),
+            parked: HashMap::default(),
             next_waiter: 1,
             builtin_defs: Vec::new(),
-            builtin_handlers: HashMap::new(),
-            workspaces: HashSet::new(),
+            builtin_handlers: HashMap::default(),
+            workspaces: HashSet::default(),
             next_heartbeat: Millis::ZERO,
             committer: Committer::new(shared.storage.clone()),
             rt: tokio::runtime::Handle::current(),
