@@ -2,6 +2,7 @@
 //! are printed, never asserted.
 
 mod engine;
+mod http;
 
 use clap::{Args, Subcommand};
 
@@ -15,11 +16,14 @@ pub struct BenchArgs {
 enum Scenario {
     /// No-op `builtin:echo` tasks through the real runtime, in memory.
     Engine(engine::EngineBench),
+    /// The HTTP server on loopback: run batches, worker drain, single runs.
+    Http(http::HttpBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario {
         Scenario::Engine(b) => engine::run(b).await,
+        Scenario::Http(b) => http::run(b).await,
     }
 }
 

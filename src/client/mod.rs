@@ -103,7 +103,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(256)
             .build()
             .map_err(|e| ClientError::Transport(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {

@@ -1,0 +1,224 @@
+//! `taskyard bench http`: the engine behind the real HTTP server on loopback, driven by
+//! the real client, in four phases:
+//! 1. `run` actions of `--batch` tasks (1,000) from one client: tasks accepted per second;
+//! 2. draining them with `--workers` external worker loops (poll `max` 100, then `start`
+//!    and `success` per task, `--inflight` calls at once per loop);
+//! 3. single-task `run` requests from one client, one after the other;
+//! 4. the same from `--clients` (16) concurrent clients.
+//!
+//! Client and server share this process and its cores, so the figures are a floor.
+
+use crate::server::{self, Auth, ServerOptions};
+use clap::Args;
+use futures::StreamExt;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use taskyard::client::Client;
+use taskyard_core::api::{Action, ExecRef, PollRequest, SuccessRequest};
+use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
+use taskyard_core::runtime::RuntimeBuilder;
+
+#[derive(Args, Debug)]
+pub struct HttpBench {
+    /// Tasks submitted in batches and then drained.
+    #[arg(long, default_value_t = 100_000)]
+    tasks: usize,
+    /// External worker loops draining them.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// Executor calls each worker loop has in flight at once.
+    #[arg(long, default_value_t = 16)]
+    inflight: usize,
+    /// Tasks per `run` action in the batch phase.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Single-task `run` requests in the sequential and concurrent phases.
+    #[arg(long, default_value_t = 20_000)]
+    singles: usize,
+    /// Concurrent clients in the last phase.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Print one JSON line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_action(n: usize) -> Action {
+    Action::Run {
+        tasks: (0..n)
+            .map(|_| RunItem::New(Box::new(TaskSpec::new("bench"))))
+            .collect(),
+        ignore: false,
+    }
+}
+
+/// One worker loop: long-poll up to 100, then start and succeed each, `inflight` at once.
+async fn worker_loop(
+    client: Client,
+    name: String,
+    done: Arc<AtomicUsize>,
+    total: usize,
+    inflight: usize,
+) -> anyhow::Result<()> {
+    let req = PollRequest {
+        executor: name,
+        definitions: vec!["bench".into()],
+        max: 100,
+        wait_ms: 200,
+    };
+    while done.load(Ordering::Relaxed) < total {
+        let tasks = client.poll(&req).await?;
+        let calls = futures::stream::iter(tasks.into_iter().filter_map(|t| {
+            let exec = ExecRef {
+                id: t.id,
+                exec_id: t.exec_id?,
+            };
+            let client = client.clone();
+            Some(async move {
+                client.start(exec).await?;
+                client
+                    .succeed(&SuccessRequest {
+                        id: exec.id,
+                        exec_id: exec.exec_id,
+                        result: None,
+                    })
+                    .await
+            })
+        }))
+        .buffer_unordered(inflight.max(1));
+        let results: Vec<_> = calls.collect().await;
+        for r in results {
+            r?;
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(args: HttpBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.tasks > 0 && args.workers > 0 && args.clients > 0,
+        "--tasks, --workers and --clients must be at least 1"
+    );
+    anyhow::ensure!(
+        (1..=10_000).contains(&args.batch),
+        "--batch must be from 1 to 10000"
+    );
+    let workspaces = tempfile::tempdir()?;
+    let engine = RuntimeBuilder::new()
+        .workspace_root(workspaces.path().to_path_buf())
+        .start()?;
+    let mut def = Definition::new("bench", ExecutorKind::External);
+    def.allowed_retry_count = 0;
+    def.in_progress_timeout_ms = 600_000;
+    def.requested_to_start_timeout_ms = 600_000;
+    engine.put_definition(def).await?;
+    let running = server::start(
+        engine.clone(),
+        "127.0.0.1:0".parse()?,
+        ServerOptions {
+            auth: Auth::default(),
+            max_body: 16 * 1024 * 1024,
+            keep_alive: Duration::from_secs(15),
+        },
+    )
+    .await?;
+    let client = Client::new(&format!("http://{}", running.addr), None)?;
+
+    // 1. Batches.
+    let start = Instant::now();
+    let mut submitted = 0;
+    while submitted < args.tasks {
+        let n = args.batch.min(args.tasks - submitted);
+        client.act(&run_action(n)).await?;
+        submitted += n;
+    }
+    let batch_s = start.elapsed().as_secs_f64();
+
+    // 2. Drain.
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let loops: Vec<_> = (0..args.workers)
+        .map(|i| {
+            tokio::spawn(worker_loop(
+                client.clone(),
+                format!("bench-{i}"),
+                done.clone(),
+                args.tasks,
+                args.inflight,
+            ))
+        })
+        .collect();
+    for l in loops {
+        l.await??;
+    }
+    let drain_s = start.elapsed().as_secs_f64();
+
+    // 3. Single-task runs, one after the other.
+    let singles = args.singles.max(1);
+    let sequential = (singles / 4).max(1);
+    let start = Instant::now();
+    for _ in 0..sequential {
+        client.act(&run_action(1)).await?;
+    }
+    let sequential_s = start.elapsed().as_secs_f64();
+
+    // 4. Single-task runs from concurrent clients.
+    let per_client = singles.div_ceil(args.clients);
+    let start = Instant::now();
+    let clients: Vec<_> = (0..args.clients)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_client {
+                    client.act(&run_action(1)).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await??;
+    }
+    let concurrent_s = start.elapsed().as_secs_f64();
+
+    running.stop(Duration::from_secs(5)).await;
+    engine.shutdown().await;
+    let rate = |n: usize, s: f64| (n as f64 / s).round();
+    let report = json!({
+        "scenario": "http",
+        "storage": "memory",
+        "tasks": args.tasks,
+        "workers": args.workers,
+        "inflight": args.inflight,
+        "batch": args.batch,
+        "batch_run_tasks_per_s": rate(args.tasks, batch_s),
+        "drain_tasks_per_s": rate(args.tasks, drain_s),
+        "single_run_sequential_per_s": rate(sequential, sequential_s),
+        "clients": args.clients,
+        "single_run_concurrent_per_s": rate(per_client * args.clients, concurrent_s),
+        "peak_rss_mib": super::peak_rss_mib(),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "http ({} tasks, memory storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients",
+            args.tasks,
+            args.batch,
+            report["batch_run_tasks_per_s"].as_f64().unwrap_or(0.0),
+            args.workers,
+            report["drain_tasks_per_s"].as_f64().unwrap_or(0.0),
+            report["single_run_sequential_per_s"]
+                .as_f64()
+                .unwrap_or(0.0),
+            report["single_run_concurrent_per_s"]
+                .as_f64()
+                .unwrap_or(0.0),
+            args.clients
+        );
+    }
+    Ok(())
+}
