@@ -1,6 +1,7 @@
 //! `taskyard bench SCENARIO`: throughput and latency measured on this machine. Figures
 //! are printed, never asserted.
 
+mod console;
 mod engine;
 mod http;
 
@@ -18,12 +19,15 @@ enum Scenario {
     Engine(engine::EngineBench),
     /// The HTTP server on loopback: run batches, worker drain, single runs.
     Http(http::HttpBench),
+    /// The console over a local engine: frame time, filter/sort, behaviour under load.
+    Console(console::ConsoleBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario {
         Scenario::Engine(b) => engine::run(b).await,
         Scenario::Http(b) => http::run(b).await,
+        Scenario::Console(b) => console::run(b).await,
     }
 }
 

@@ -4,12 +4,14 @@
 
 use crate::console::effect::perform;
 use crate::console::inbox::Inbox;
-use crate::console::state::{App, Msg};
-use crate::console::terminal::Term;
+use crate::console::state::{App, Effect, Msg};
 use crate::console::view;
 use crate::source::Source;
 use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,7 +27,7 @@ const DRAIN: Duration = Duration::from_millis(50);
 pub fn spawn_effects(
     source: &Arc<dyn Source>,
     tx: &mpsc::UnboundedSender<Msg>,
-    effects: Vec<crate::console::state::Effect>,
+    effects: Vec<Effect>,
 ) {
     for e in effects {
         let source = source.clone();
@@ -57,24 +59,71 @@ fn to_msg(ev: TermEvent) -> Option<Msg> {
     }
 }
 
-#[cfg(unix)]
-fn terminate_signal() -> anyhow::Result<tokio::signal::unix::Signal> {
-    use tokio::signal::unix::{SignalKind, signal};
-    Ok(signal(SignalKind::terminate())?)
+/// SIGTERM, SIGHUP or SIGINT.
+async fn signalled() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return futures::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
-pub async fn run(terminal: &mut Term, source: Arc<dyn Source>, mut app: App) -> anyhow::Result<()> {
+/// The console on a real terminal, until the operator quits or a signal arrives.
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    source: Arc<dyn Source>,
+    app: App,
+) -> anyhow::Result<()> {
+    run_with(
+        terminal,
+        EventStream::new(),
+        signalled(),
+        source,
+        app,
+        |_, _| {},
+    )
+    .await
+}
+
+/// The loop itself, for any backend and key stream; `stop` ends it, `on_frame` hears of
+/// every frame drawn (when, and how long state→buffer took). Benchmarks use these.
+pub async fn run_with<B, K>(
+    terminal: &mut Terminal<B>,
+    mut keys: K,
+    stop: impl Future<Output = ()>,
+    source: Arc<dyn Source>,
+    mut app: App,
+    mut on_frame: impl FnMut(Instant, Duration),
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    K: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let inbox = Arc::new(Inbox::default());
     // Subscribe before the first reads, so nothing falls between them.
     let reader = spawn_reader(&source, inbox.clone());
-    let size = terminal.size()?;
+    let size = terminal
+        .size()
+        .map_err(|e| anyhow::anyhow!("cannot read the terminal size: {e}"))?;
     let fx = app.start(size.width, size.height, source.now());
     spawn_effects(&source, &tx, fx);
 
-    let mut keys = EventStream::new();
-    #[cfg(unix)]
-    let mut sigterm = terminate_signal()?;
+    let mut stop = std::pin::pin!(stop);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now() - FRAME;
@@ -93,13 +142,7 @@ pub async fn run(terminal: &mut Term, source: Arc<dyn Source>, mut app: App) -> 
                 Some(Err(e)) => break Err(anyhow::anyhow!("cannot read the terminal: {e}")),
                 None => break Ok(()),
             },
-            _ = async {
-                #[cfg(unix)]
-                { sigterm.recv().await; }
-                #[cfg(not(unix))]
-                { futures::future::pending::<()>().await; }
-            } => break Ok(()),
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = &mut stop => break Ok(()),
             Some(msg) = rx.recv() => app.update(msg),
             _ = inbox.wait(), if drain_at.is_none() => {
                 drain_at = Some(last_drain + DRAIN);
@@ -119,12 +162,18 @@ pub async fn run(terminal: &mut Term, source: Arc<dyn Source>, mut app: App) -> 
         }
         if app.dirty && last_draw.elapsed() >= FRAME {
             if app.clear {
-                terminal.clear()?;
+                terminal
+                    .clear()
+                    .map_err(|e| anyhow::anyhow!("cannot clear the terminal: {e}"))?;
                 app.clear = false;
             }
-            terminal.draw(|f| view::render(&app, f))?;
+            let started = Instant::now();
+            terminal
+                .draw(|f| view::render(&app, f))
+                .map_err(|e| anyhow::anyhow!("cannot draw on the terminal: {e}"))?;
             app.dirty = false;
             last_draw = Instant::now();
+            on_frame(last_draw, last_draw - started);
         }
     };
     reader.abort();
