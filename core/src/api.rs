@@ -249,10 +249,13 @@ pub struct TaskPage {
     pub next: Option<String>,
 }
 
-/// Counts by status and outcome.
+/// Counts by status and outcome. Either may be absent in JSON: `by_thread` of the stats
+/// (SPEC §7) has no outcomes.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct Counts {
+    #[serde(default)]
     pub by_status: BTreeMap<String, u64>,
+    #[serde(default)]
     pub by_outcome: BTreeMap<String, u64>,
 }
 
@@ -318,5 +321,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn stats_read_back_as_the_api_shows_them() {
+        // `by_thread` rows carry statuses only (SPEC §7).
+        let stats: Stats = serde_json::from_value(serde_json::json!({
+            "by_status": {"ready": 1},
+            "by_outcome": {},
+            "by_definition": {"sum": {"by_status": {}, "by_outcome": {}}},
+            "by_thread": {"imports": {"by_status": {"ready": 1}}},
+            "completions_per_s": 0.0,
+            "queue_latency_ms": {"p50": 0.0, "p99": 0.0},
+            "workers": []
+        }))
+        .unwrap();
+        assert_eq!(stats.by_thread["imports"].by_status["ready"], 1);
+        assert!(stats.by_thread["imports"].by_outcome.is_empty());
     }
 }
