@@ -87,25 +87,37 @@ impl EventStream {
         self.idle_limit = limit;
     }
 
-    async fn connect(&self) -> Result<Events, ClientError> {
-        let query: Vec<(&str, String)> = self
-            .last_seq
+    /// Connects; the future owns what it needs (borrowing `self` across the request would
+    /// make `next` not `Send`, and the console reads the stream from a spawned task).
+    fn connect(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Events, ClientError>> + Send + 'static {
+        let client = self.client.clone();
+        let last_seq = self.last_seq;
+        let idle = self.idle_limit;
+        async move { Self::open(client, last_seq, idle).await }
+    }
+
+    async fn open(
+        client: Client,
+        last_seq: Option<u64>,
+        idle: Duration,
+    ) -> Result<Events, ClientError> {
+        let query: Vec<(&str, String)> = last_seq
             .map(|s| vec![("since", s.to_string())])
             .unwrap_or_default();
-        let url = self.client.url("/api/v1/events", &query);
-        let resp = self
-            .client
+        let url = client.url("/api/v1/events", &query);
+        let resp = client
             .request(reqwest::Method::GET, &url)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| self.client.transport(e))?;
+            .map_err(|e| client.transport(e))?;
         let status = resp.status();
         if !status.is_success() {
             let body = resp.bytes().await.unwrap_or_default();
             return Err(api_error(status, &body));
         }
-        let idle = self.idle_limit;
         let bytes = resp.bytes_stream();
         // Each chunk (keep-alives included) must come within `idle`.
         let timed = futures::stream::unfold(Some(bytes), move |state| async move {
