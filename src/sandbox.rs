@@ -31,6 +31,9 @@ pub struct WorkloadSpec {
     pub tick_ms: u64,
     #[serde(default)]
     pub stream: Vec<StreamSpec>,
+    /// Schedules registered at start (SPEC §4), so the schedules view has something.
+    #[serde(default)]
+    pub schedule: Vec<taskyard_core::model::Schedule>,
 }
 
 fn default_tick_ms() -> u64 {
@@ -137,7 +140,12 @@ impl WorkloadSpec {
 
     /// Every definition the workload names, to check against the engine's.
     pub fn definition_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.stream.iter().map(|s| s.name.as_str()).collect();
+        let mut names: Vec<&str> = self
+            .stream
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(self.schedule.iter().map(|s| s.task.name.as_str()))
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -282,17 +290,28 @@ fn make_task(s: &mut StreamState, rng: &mut SmallRng, now: taskyard_core::Millis
     spec
 }
 
-/// A sandbox engine: in memory, the built-in definitions registered, the workload's
-/// generator started (creating tasks at once when `running`).
+/// A sandbox engine: in memory (or in SQLite under `data`, kept across runs), the
+/// built-in definitions registered, the workload's generator started (creating tasks at
+/// once when `running`).
 pub async fn start(
     workload: WorkloadSpec,
     running: bool,
+    data: Option<&Path>,
     workspaces: std::path::PathBuf,
 ) -> anyhow::Result<(EngineHandle, Arc<Workload>)> {
-    let engine = taskyard_core::runtime::RuntimeBuilder::new()
-        .workspace_root(workspaces)
+    let mut builder = taskyard_core::runtime::RuntimeBuilder::new().workspace_root(workspaces);
+    if let Some(dir) = data {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        let storage = taskyard_core::storage::SqliteStorage::open(dir, Default::default())
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        builder = builder
+            .storage(Arc::new(storage))
+            .workspace_root(dir.join("workspaces"));
+    }
+    let engine = builder
         .start()
-        .map_err(|e| anyhow::anyhow!("cannot start the sandbox engine: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot start the sandbox engine: {}", e.message))?;
     let defs = crate::assets::definitions()?;
     for name in workload.definition_names() {
         if !defs.iter().any(|d| d.name == name) {
@@ -309,6 +328,11 @@ pub async fn start(
             .put_definition(def)
             .await
             .map_err(|e| anyhow::anyhow!("cannot register the definition `{name}`: {e}"))?;
+    }
+    for schedule in &workload.schedule {
+        engine.put_schedule(schedule.clone()).await.map_err(|e| {
+            anyhow::anyhow!("the workload's schedule `{}`: {}", schedule.name, e.message)
+        })?;
     }
     let w = Workload::spawn(engine.clone(), workload, running);
     Ok((engine, w))

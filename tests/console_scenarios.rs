@@ -1,5 +1,6 @@
-//! Operator scenarios: key sequences fed to the console over a local engine on a manual
-//! clock, asserting what the engine ends up with.
+//! Operator scenarios: key sequences fed to the console, asserting what the engine ends
+//! up with. Each runs twice: over a local engine on a manual clock (`local::`) and over a
+//! real `taskyard serve` through HTTP (`remote::`).
 
 mod console_support;
 
@@ -10,9 +11,8 @@ use taskyard::console::state::Modal;
 use taskyard_core::api::{Action, SortKey};
 use taskyard_core::model::{Outcome, RunItem, Status, TaskRef};
 
-#[tokio::test]
-async fn pause_resume_and_continue_a_locked_thread() {
-    let mut w = World::new(200, 50).await;
+async fn pause_resume_and_continue_a_locked_thread(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let [first, second] = w
         .run(vec![
             on_thread("fragile", "imports"),
@@ -23,51 +23,53 @@ async fn pause_resume_and_continue_a_locked_thread() {
         panic!()
     };
     assert_eq!(w.fail_next("fragile").await, first);
-    assert_eq!(w.thread("imports").locked_by, Some(first));
+    assert_eq!(w.thread("imports").await.locked_by, Some(first));
     w.settle().await;
 
     // The threads pane, the only thread, P: resume with continue.
     w.keys(&["2", "P"]).await;
-    let th = w.thread("imports");
+    let th = w.thread("imports").await;
     assert!(!th.paused && th.locked_by.is_none(), "{th:?}");
-    assert_eq!(w.task(first).unwrap().status, Status::Ready, "continued");
+    assert_eq!(
+        w.task(first).await.unwrap().status,
+        Status::Ready,
+        "continued"
+    );
     assert!(w.status().contains("continuing #"), "{}", w.status());
 
     // It fails again and locks again; p resumes without continuing: it stays failed.
     assert_eq!(w.fail_next("fragile").await, first);
-    assert_eq!(w.thread("imports").locked_by, Some(first));
+    assert_eq!(w.thread("imports").await.locked_by, Some(first));
     w.settle().await;
     w.keys(&["p"]).await;
-    let th = w.thread("imports");
+    let th = w.thread("imports").await;
     assert!(!th.paused && th.locked_by.is_none());
-    assert_eq!(w.task(first).unwrap().outcome, Some(Outcome::Failed));
-    assert_eq!(w.task(second).unwrap().status, Status::Ready);
+    assert_eq!(w.task(first).await.unwrap().outcome, Some(Outcome::Failed));
+    assert_eq!(w.task(second).await.unwrap().status, Status::Ready);
 
     // p on a running thread pauses it, p again resumes it.
     w.settle().await;
     w.keys(&["p"]).await;
-    assert!(w.thread("imports").paused);
+    assert!(w.thread("imports").await.paused);
     w.settle().await;
     w.keys(&["p"]).await;
-    assert!(!w.thread("imports").paused);
+    assert!(!w.thread("imports").await.paused);
 }
 
-#[tokio::test]
-async fn p_on_a_task_acts_on_its_thread() {
-    let mut w = World::new(120, 40).await;
+async fn p_on_a_task_acts_on_its_thread(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let id = w.run(vec![on_thread("job", "mail")]).await[0];
     w.select(id).await;
     w.keys(&["p"]).await;
-    assert!(w.thread("mail").paused);
+    assert!(w.thread("mail").await.paused);
     assert_eq!(
-        w.task(id).unwrap().blocked_by.map(|b| b.as_str()),
+        w.task(id).await.unwrap().blocked_by.map(|b| b.as_str()),
         Some("thread-paused")
     );
 }
 
-#[tokio::test]
-async fn cancel_asks_first_and_respects_ignore() {
-    let mut w = World::new(200, 50).await;
+async fn cancel_asks_first_and_respects_ignore(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let ids = w.run(vec![spec("job"), spec("job")]).await;
     let (live, done) = (ids[0], ids[1]);
     w.act(Action::Cancel {
@@ -86,16 +88,16 @@ async fn cancel_asks_first_and_respects_ignore() {
     };
     assert!(c.question().contains("2 tasks"), "{}", c.question());
     w.keys(&["enter"]).await;
-    assert_eq!(w.task(live).unwrap().status, Status::Ready);
+    assert_eq!(w.task(live).await.unwrap().status, Status::Ready);
 
     // y without ignore: the engine refuses (one is concluded), says why, nothing changes.
     w.keys(&["c", "y"]).await;
-    assert_eq!(w.task(live).unwrap().status, Status::Ready);
+    assert_eq!(w.task(live).await.unwrap().status, Status::Ready);
     assert!(w.status().starts_with("task-concluded:"), "{}", w.status());
 
     // With ! (ignore) it cancels the live one and skips the other.
     w.keys(&["c", "!", "y"]).await;
-    let t = w.task(live).unwrap();
+    let t = w.task(live).await.unwrap();
     assert_eq!(
         (t.status, t.outcome),
         (Status::Done, Some(Outcome::Canceled))
@@ -107,9 +109,8 @@ async fn cancel_asks_first_and_respects_ignore() {
     );
 }
 
-#[tokio::test]
-async fn clean_and_destroy() {
-    let mut w = World::new(200, 50).await;
+async fn clean_and_destroy(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let ids = w.run(vec![spec("job"), spec("job"), spec("job")]).await;
     w.act(Action::Cancel {
         tasks: vec![TaskRef::Id(ids[0])],
@@ -120,7 +121,7 @@ async fn clean_and_destroy() {
     // Clean a live task: refused verbatim.
     w.select(ids[1]).await;
     w.keys(&["x", "y"]).await;
-    assert!(w.task(ids[1]).is_some());
+    assert!(w.task(ids[1]).await.is_some());
     assert!(
         w.status().starts_with("task-not-concluded:"),
         "{}",
@@ -130,29 +131,28 @@ async fn clean_and_destroy() {
     // Clean the concluded one: gone. n leaves it alone first.
     w.select(ids[0]).await;
     w.keys(&["x", "n"]).await;
-    assert!(w.task(ids[0]).is_some());
+    assert!(w.task(ids[0]).await.is_some());
     w.keys(&["x", "y"]).await;
-    assert!(w.task(ids[0]).is_none());
+    assert!(w.task(ids[0]).await.is_none());
 
     // Destroy a live one: gone whatever its state.
     w.select(ids[2]).await;
     w.keys(&["D", "y"]).await;
-    assert!(w.task(ids[2]).is_none());
+    assert!(w.task(ids[2]).await.is_none());
     assert!(w.status().contains("destroyed"), "{}", w.status());
 }
 
-#[tokio::test]
-async fn run_releases_held_tasks_and_reruns_concluded_ones() {
-    let mut w = World::new(200, 50).await;
+async fn run_releases_held_tasks_and_reruns_concluded_ones(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let mut held = spec("job");
     held.hold = true;
     let ids = w.run(vec![held, spec("job")]).await;
     let (held, other) = (ids[0], ids[1]);
-    assert_eq!(w.task(held).unwrap().status, Status::Created);
+    assert_eq!(w.task(held).await.unwrap().status, Status::Created);
 
     w.select(held).await;
     w.keys(&["r"]).await;
-    assert_eq!(w.task(held).unwrap().status, Status::Ready);
+    assert_eq!(w.task(held).await.unwrap().status, Status::Ready);
 
     // A live task: the engine says task-active, verbatim.
     w.keys(&["r"]).await;
@@ -167,15 +167,15 @@ async fn run_releases_held_tasks_and_reruns_concluded_ones() {
     w.keys(&["r"]).await;
     let rerun = w
         .all()
+        .await
         .into_iter()
         .find(|t| t.rerun_of == Some(other))
         .expect("a re-run");
     assert_eq!(rerun.status, Status::Ready);
 }
 
-#[tokio::test]
-async fn the_add_task_form_creates_what_it_shows() {
-    let mut w = World::new(200, 50).await;
+async fn the_add_task_form_creates_what_it_shows(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     w.keys(&["a"]).await;
     assert!(matches!(w.console.app.modal, Some(Modal::Form(_))));
     w.typed("jo").await;
@@ -193,18 +193,19 @@ async fn the_add_task_form_creates_what_it_shows() {
         w.console.app.modal.is_none(),
         "the form closes when the task exists"
     );
-    let t = w.all().pop().expect("a task");
+    let t = w.all().await.pop().expect("a task");
     assert_eq!(&*t.name, "job");
     assert_eq!(t.conf, json!({"x": 1}));
     assert_eq!(t.thread.as_deref(), Some("nightly"));
     assert_eq!(t.priority, 5);
     assert_eq!(t.status, Status::Waiting);
-    assert_eq!(t.execute_at, Some(START.plus_ms(10_000)));
+    if !w.is_remote() {
+        assert_eq!(t.execute_at, Some(START.plus_ms(10_000)));
+    }
 }
 
-#[tokio::test]
-async fn the_form_shows_the_engines_refusal_and_stays_open() {
-    let mut w = World::new(200, 50).await;
+async fn the_form_shows_the_engines_refusal_and_stays_open(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     w.keys(&["a"]).await;
     w.typed("nope").await;
     w.keys(&["enter"]).await;
@@ -213,7 +214,7 @@ async fn the_form_shows_the_engines_refusal_and_stays_open() {
     };
     let err = f.error.clone().unwrap_or_default();
     assert!(err.starts_with("unknown-definition:"), "{err}");
-    assert!(w.all().is_empty());
+    assert!(w.all().await.is_empty());
 
     // A conf that is not JSON never reaches the engine.
     w.keys(&["ctrl-u"]).await;
@@ -227,36 +228,40 @@ async fn the_form_shows_the_engines_refusal_and_stays_open() {
     assert!(f.error.as_deref().unwrap_or("").contains("not JSON"));
     w.keys(&["esc"]).await;
     assert!(w.console.app.modal.is_none());
-    assert!(w.all().is_empty());
+    assert!(w.all().await.is_empty());
 }
 
-#[tokio::test]
-async fn the_command_line_acts_and_remembers() {
-    let mut w = World::new(200, 50).await;
+async fn the_command_line_acts_and_remembers(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let id = w.run(vec![on_thread("job", "imports")]).await[0];
     w.settle().await;
 
     w.keys(&[":"]).await;
     w.typed("pause imports").await;
     w.keys(&["enter"]).await;
-    assert!(w.thread("imports").paused);
+    assert!(w.thread("imports").await.paused);
 
     w.keys(&[":"]).await;
     w.typed("resume imports --continue").await;
     w.keys(&["enter"]).await;
-    assert!(!w.thread("imports").paused);
+    assert!(!w.thread("imports").await.paused);
 
     w.keys(&[":"]).await;
     w.typed(r#"run sum {"values":[1,2]}"#).await;
     w.keys(&["enter"]).await;
-    w.engine.sync().await;
-    let sum = w.all().into_iter().find(|t| &*t.name == "sum").unwrap();
+    w.sync().await;
+    let sum = w
+        .all()
+        .await
+        .into_iter()
+        .find(|t| &*t.name == "sum")
+        .unwrap();
     assert_eq!(sum.conf, json!({"values": [1, 2]}));
 
     w.keys(&[":"]).await;
     w.typed(&format!("cancel {id}")).await;
     w.keys(&["enter"]).await;
-    assert_eq!(w.task(id).unwrap().outcome, Some(Outcome::Canceled));
+    assert_eq!(w.task(id).await.unwrap().outcome, Some(Outcome::Canceled));
 
     // History: ↑ brings back the last command.
     w.keys(&[":", "up"]).await;
@@ -282,9 +287,8 @@ async fn the_command_line_acts_and_remembers() {
     assert!(w.console.app.quit);
 }
 
-#[tokio::test]
-async fn mark_all_matching_the_filter_then_cancel() {
-    let mut w = World::new(200, 50).await;
+async fn mark_all_matching_the_filter_then_cancel(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let mut specs: Vec<_> = (0..30).map(|_| on_thread("job", "bulk")).collect();
     specs.extend((0..5).map(|_| on_thread("job", "other")));
     w.run(specs).await;
@@ -304,7 +308,7 @@ async fn mark_all_matching_the_filter_then_cancel() {
         c.question()
     );
     w.keys(&["y"]).await;
-    let all = w.all();
+    let all = w.all().await;
     let canceled = all
         .iter()
         .filter(|t| t.outcome == Some(Outcome::Canceled))
@@ -317,9 +321,8 @@ async fn mark_all_matching_the_filter_then_cancel() {
     );
 }
 
-#[tokio::test]
-async fn filter_and_sort_follow_the_engine() {
-    let mut w = World::new(200, 50).await;
+async fn filter_and_sort_follow_the_engine(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let mut a = on_thread("job", "t1");
     a.priority = 1;
     let mut b = on_thread("job", "t1");
@@ -370,9 +373,8 @@ async fn filter_and_sort_follow_the_engine() {
     assert_eq!(w.console.app.tasks.total, 3);
 }
 
-#[tokio::test]
-async fn read_only_refuses_every_mutation() {
-    let mut w = World::with(200, 50, |o| o.read_only = true).await;
+async fn read_only_refuses_every_mutation(remote: bool) {
+    let mut w = World::of(remote, |o| o.read_only = true).await;
     let id = w.run(vec![on_thread("job", "imports")]).await[0];
     w.select(id).await;
     for k in ["c", "x", "D", "r", "p", "P", "a", "W"] {
@@ -384,17 +386,16 @@ async fn read_only_refuses_every_mutation() {
     w.typed(&format!("cancel {id}")).await;
     w.keys(&["enter"]).await;
     assert!(w.status().starts_with("read-only:"), "{}", w.status());
-    let t = w.task(id).unwrap();
+    let t = w.task(id).await.unwrap();
     assert_eq!(t.status, Status::Ready);
-    assert!(!w.thread("imports").paused);
+    assert!(!w.thread("imports").await.paused);
     // Looking still works.
     w.keys(&["enter"]).await;
     assert_eq!(w.console.app.screen, Screen::Detail);
 }
 
-#[tokio::test]
-async fn detail_shows_the_task_and_acts_on_it() {
-    let mut w = World::new(200, 50).await;
+async fn detail_shows_the_task_and_acts_on_it(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     let mut s = on_thread("job", "imports");
     s.conf = Some(sample_conf());
     let id = w.run(vec![s]).await[0];
@@ -406,7 +407,7 @@ async fn detail_shows_the_task_and_acts_on_it() {
     assert!(screen.contains("\"values\""), "{screen}");
     assert!(screen.contains("no-executor"), "why blocked: {screen}");
     w.keys(&["c", "y"]).await;
-    assert_eq!(w.task(id).unwrap().outcome, Some(Outcome::Canceled));
+    assert_eq!(w.task(id).await.unwrap().outcome, Some(Outcome::Canceled));
     w.settle().await;
     let screen = w.console.render();
     assert!(screen.contains("done / canceled"), "{screen}");
@@ -415,9 +416,8 @@ async fn detail_shows_the_task_and_acts_on_it() {
     assert!(!w.console.app.quit);
 }
 
-#[tokio::test]
-async fn the_table_scrolls_a_large_queue_by_windows() {
-    let mut w = World::new(120, 40).await;
+async fn the_table_scrolls_a_large_queue_by_windows(remote: bool) {
+    let mut w = World::of(remote, |_| {}).await;
     for _ in 0..5 {
         let tasks = (0..1_000)
             .map(|_| RunItem::New(Box::new(spec("job"))))
@@ -446,3 +446,37 @@ async fn the_table_scrolls_a_large_queue_by_windows() {
         Some(5_000)
     );
 }
+
+/// Each scenario as a test over the local engine and one over a real server.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(false).await
+            })*
+        }
+        mod remote {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(true).await
+            })*
+        }
+    };
+}
+
+both!(
+    pause_resume_and_continue_a_locked_thread,
+    p_on_a_task_acts_on_its_thread,
+    cancel_asks_first_and_respects_ignore,
+    clean_and_destroy,
+    run_releases_held_tasks_and_reruns_concluded_ones,
+    the_add_task_form_creates_what_it_shows,
+    the_form_shows_the_engines_refusal_and_stays_open,
+    the_command_line_acts_and_remembers,
+    mark_all_matching_the_filter_then_cancel,
+    filter_and_sort_follow_the_engine,
+    read_only_refuses_every_mutation,
+    detail_shows_the_task_and_acts_on_it,
+    the_table_scrolls_a_large_queue_by_windows,
+);

@@ -9,7 +9,7 @@ use console_support::*;
 use serde_json::json;
 use taskyard::console::theme::Theme;
 use taskyard_core::api::Action;
-use taskyard_core::model::{Status, TaskRef};
+use taskyard_core::model::{Schedule, Status, TaskRef};
 
 /// A console over a queue with something of everything: succeeded, failed, canceled,
 /// waiting and held tasks, a locked thread and a paused one.
@@ -24,7 +24,7 @@ async fn world(width: u16, height: u16, theme: &str) -> World {
         sums.push(s);
     }
     w.run(sums).await;
-    w.clock.advance(1_500);
+    w.clock().advance(1_500);
     let mut import = on_thread("fragile", "imports/patients");
     import.desc = Some("nightly import".into());
     import.conf = Some(json!({"resource_type": "Patient", "batch": 7}));
@@ -32,9 +32,9 @@ async fn world(width: u16, height: u16, theme: &str) -> World {
     let mut later = on_thread("fragile", "imports/patients");
     later.desc = Some("second batch".into());
     w.run(vec![import, later]).await;
-    w.clock.advance(2_000);
+    w.clock().advance(2_000);
     w.fail_next("fragile").await;
-    w.clock.advance(3_000);
+    w.clock().advance(3_000);
     let mut delayed = on_thread("job", "mail");
     delayed.execute_at = Some(START.plus_ms(60_000));
     delayed.desc = Some("reminder".into());
@@ -52,12 +52,30 @@ async fn world(width: u16, height: u16, theme: &str) -> World {
         until: None,
     })
     .await;
-    w.clock.advance(42_000);
+    let nightly: Schedule = serde_json::from_value(json!({
+        "name": "nightly-import",
+        "cron": "0 2 * * *",
+        "timezone": "Europe/Paris",
+        "task": {"name": "fragile", "thread": "imports/patients", "desc": "nightly import"}
+    }))
+    .unwrap();
+    w.engine().put_schedule(nightly).await.unwrap();
+    let every: Schedule = serde_json::from_value(json!({
+        "name": "heartbeat",
+        "cron": "*/5 * * * *",
+        "task": {"name": "sum", "conf": {"values": [1]}},
+        "overlap": "allow",
+        "paused": true
+    }))
+    .unwrap();
+    w.engine().put_schedule(every).await.unwrap();
+    w.clock().advance(42_000);
     // The built-in sums finish on their own.
     for _ in 0..100 {
-        w.engine.sync().await;
+        w.sync().await;
         let done = w
             .all()
+            .await
             .iter()
             .filter(|t| &*t.name == "sum")
             .all(|t| t.status == Status::Done);
@@ -100,6 +118,10 @@ async fn every_view(width: u16, height: u16, theme: &str) {
     w.keys(&["4"]).await;
     snap(&mut w, "timeline");
     w.keys(&["t"]).await;
+
+    w.keys(&["5"]).await;
+    snap(&mut w, "schedules");
+    w.keys(&["q"]).await;
 
     w.keys(&["?"]).await;
     snap(&mut w, "help");

@@ -1,7 +1,7 @@
 //! Performing effects: the only place the console calls its source. The runner spawns
 //! these so the input loop never waits on them; the test harness awaits them inline.
 
-use crate::console::state::{Effect, Msg};
+use crate::console::state::{Effect, Msg, Summary};
 use crate::source::Source;
 use taskyard_core::error::Result;
 use taskyard_core::model::{LogEntry, TaskId};
@@ -34,10 +34,14 @@ pub async fn perform(source: &dyn Source, effect: Effect) -> Msg {
             }
         }
         Effect::Summary { token } => {
-            let result = match source.counts().await {
-                Ok(counts) => source.threads().await.map(|t| (counts, t)),
-                Err(e) => Err(e),
-            };
+            let result = async {
+                Ok(Summary {
+                    counts: source.counts().await?,
+                    threads: source.threads().await?,
+                    schedules: source.schedules().await?,
+                })
+            }
+            .await;
             Msg::Summary { token, result }
         }
         Effect::Definitions => Msg::Definitions(source.definitions().await),

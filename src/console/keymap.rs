@@ -14,6 +14,7 @@ pub enum Context {
     Log,
     Detail,
     Timeline,
+    Schedules,
 }
 
 impl Context {
@@ -28,6 +29,7 @@ impl Context {
             Context::Log => "log",
             Context::Detail => "detail",
             Context::Timeline => "timeline",
+            Context::Schedules => "schedules",
         }
     }
 }
@@ -56,8 +58,8 @@ impl Scope {
     }
 }
 
-use Context::{Detail as D, Log as L, Tasks as T, Threads as H, Timeline as M};
-const ALL: Scope = Scope::of(&[T, H, L, D, M]);
+use Context::{Detail as D, Log as L, Schedules as C_, Tasks as T, Threads as H, Timeline as M};
+const ALL: Scope = Scope::of(&[T, H, L, D, M, C_]);
 const MAIN: Scope = Scope::of(&[T, H, L]);
 
 /// What a key asks for.
@@ -77,6 +79,7 @@ pub enum Command {
     FocusThreads,
     FocusLog,
     FocusTimeline,
+    FocusSchedules,
     Open,
     Close,
     Back,
@@ -196,6 +199,14 @@ pub const COMMANDS: &[CommandInfo] = &[
         ALL,
         false,
         &["4"],
+    ),
+    info(
+        C::FocusSchedules,
+        "focus-schedules",
+        "schedules",
+        ALL,
+        false,
+        &["5"],
     ),
     info(
         C::Open,

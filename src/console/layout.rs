@@ -16,6 +16,7 @@ pub enum Screen {
     Main,
     Detail,
     Timeline,
+    Schedules,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -29,6 +30,7 @@ pub struct Regions {
     pub log: Rect,
     pub detail: Rect,
     pub timeline: Rect,
+    pub schedules: Rect,
 }
 
 impl Regions {
@@ -69,6 +71,10 @@ pub fn compute(width: u16, height: u16, screen: Screen) -> Regions {
     r.log = Rect::new(0, top.y + top.height, width, log_h);
     if screen == Screen::Timeline {
         r.timeline = top;
+        return r;
+    }
+    if screen == Screen::Schedules {
+        r.schedules = top;
         return r;
     }
     if width >= SIDE_BY_SIDE_WIDTH {

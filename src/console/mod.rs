@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::sandbox::{self, WorkloadSpec};
 use crate::source::Source;
 use crate::source::local::LocalSource;
+use crate::source::remote::RemoteSource;
 use anyhow::Context as _;
 use clap::Args;
 use keymap::Keymap;
@@ -129,20 +130,34 @@ pub async fn run(mut args: ConsoleArgs, subcommand: bool) -> anyhow::Result<()> 
             .ok()
             .filter(|s| !s.is_empty());
     }
+    let mouse = !args.no_mouse && config.mouse.unwrap_or(true);
     if let Some(server) = &args.server {
-        let url = config
-            .server(server)
-            .map(|p| p.url.clone())
-            .unwrap_or_else(|| server.clone());
-        anyhow::bail!(
-            "remote mode ({url}) needs the HTTP client, which this build does not have yet; run `taskyard` without --server for the local sandbox"
-        );
-    }
-    if let Some(dir) = &args.data {
-        anyhow::bail!(
-            "--data {} needs the durable storage build (SQLite), which this build does not have yet; run without --data for an in-memory sandbox",
-            dir.display()
-        );
+        // A profile name, else a URL.
+        let (url, token) = match config.server(server) {
+            Some(p) => (
+                p.url.clone(),
+                args.token.clone().or_else(|| p.token.clone()),
+            ),
+            None if server.contains("://") => (server.clone(), args.token.clone()),
+            None => {
+                let names: Vec<&str> = config.servers.keys().map(String::as_str).collect();
+                anyhow::bail!(
+                    "--server {server}: neither a URL (http://host:7571) nor a profile of the config file{}",
+                    if names.is_empty() {
+                        " (it has none; add [servers.NAME] with a url)".to_string()
+                    } else {
+                        format!(" (its profiles: {})", names.join(", "))
+                    }
+                );
+            }
+        };
+        let client = crate::client::Client::new(&url, token).map_err(anyhow::Error::msg)?;
+        let source: Arc<dyn Source> = Arc::new(RemoteSource::new(client));
+        let options = options(&args, &config, &*source)?;
+        let (mut terminal, guard) = terminal::enter(mouse)?;
+        let result = runner::run(&mut terminal, source, App::new(options)).await;
+        drop(guard);
+        return result;
     }
     let spec = match &args.workload {
         Some(path) => WorkloadSpec::load(path)?,
@@ -152,11 +167,15 @@ pub async fn run(mut args: ConsoleArgs, subcommand: bool) -> anyhow::Result<()> 
         .prefix("taskyard-sandbox-")
         .tempdir()
         .context("cannot create the sandbox's workspace directory")?;
-    let (engine, workload) =
-        sandbox::start(spec, !args.no_workload, workspaces.path().to_path_buf()).await?;
+    let (engine, workload) = sandbox::start(
+        spec,
+        !args.no_workload,
+        args.data.as_deref(),
+        workspaces.path().to_path_buf(),
+    )
+    .await?;
     let source: Arc<dyn Source> = Arc::new(LocalSource::sandbox(engine.clone(), workload.clone()));
     let options = options(&args, &config, &*source)?;
-    let mouse = !args.no_mouse && config.mouse.unwrap_or(true);
 
     let result = {
         let (mut terminal, guard) = terminal::enter(mouse)?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use taskyard_core::Millis;
 use taskyard_core::api::{Action, ActionReply, Counts, Requester, Stats, TaskPage, TaskQuery};
 use taskyard_core::error::{Error, Result};
-use taskyard_core::model::{Definition, LogPage, TaskDetail, TaskId, ThreadRow};
+use taskyard_core::model::{Definition, LogPage, ScheduleRow, TaskDetail, TaskId, ThreadRow};
 use taskyard_core::runtime::{Delivery, EngineHandle};
 
 /// Who the console acts as on a local engine (SPEC §1 `requester`).
@@ -77,6 +77,10 @@ impl Source for LocalSource {
 
     fn definitions(&self) -> BoxFuture<'_, Result<Vec<Definition>>> {
         Box::pin(async move { Ok(self.engine.definitions()) })
+    }
+
+    fn schedules(&self) -> BoxFuture<'_, Result<Vec<ScheduleRow>>> {
+        Box::pin(async move { Ok(self.engine.schedules()) })
     }
 
     fn task(&self, id: TaskId) -> BoxFuture<'_, Result<TaskDetail>> {

@@ -4,6 +4,7 @@
 //! HTTP. Views never know which one they have.
 
 pub mod local;
+pub mod remote;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -11,7 +12,9 @@ use std::sync::Arc;
 use taskyard_core::Millis;
 use taskyard_core::api::{Action, ActionReply, Counts, Stats, TaskPage, TaskQuery};
 use taskyard_core::error::Result;
-use taskyard_core::model::{Definition, Event, LogPage, TaskDetail, TaskId, ThreadRow};
+use taskyard_core::model::{
+    Definition, Event, LogPage, ScheduleRow, TaskDetail, TaskId, ThreadRow,
+};
 
 /// Where the data comes from, as the header shows it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -45,6 +48,8 @@ pub enum Connection {
     },
     /// Gone for good (the engine stopped).
     Closed,
+    /// Refused for good (a bad token, a role without access): the server's message.
+    Failed(String),
 }
 
 /// What the event stream delivers.
@@ -70,6 +75,8 @@ pub trait Source: Send + Sync + 'static {
     fn stats(&self) -> BoxFuture<'_, Result<Stats>>;
     fn threads(&self) -> BoxFuture<'_, Result<Vec<ThreadRow>>>;
     fn definitions(&self) -> BoxFuture<'_, Result<Vec<Definition>>>;
+    /// Schedules with their next firing.
+    fn schedules(&self) -> BoxFuture<'_, Result<Vec<ScheduleRow>>>;
     /// One task with its attempts, children and workspace files.
     fn task(&self, id: TaskId) -> BoxFuture<'_, Result<TaskDetail>>;
     /// A page of one task's log: entries with `seq > after`.

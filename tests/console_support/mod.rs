@@ -1,14 +1,19 @@
-//! What the console tests share: a local engine on a manual clock with deterministic
-//! definitions, and a console harness over it.
+//! What the console tests share: a console harness over either a local engine on a
+//! manual clock, or a real `taskyard serve` over HTTP, with the same definitions, so the
+//! same scenarios run against both.
 
 #![allow(dead_code)]
 
 use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use taskyard::client::Client;
 use taskyard::console::harness::Harness;
 use taskyard::console::state::Options;
 use taskyard::source::Source;
 use taskyard::source::local::LocalSource;
+use taskyard::source::remote::RemoteSource;
 use taskyard_core::Millis;
 use taskyard_core::api::{
     Action, ActionReply, ExecRef, FailRequest, PollRequest, Requester, TaskQuery,
@@ -17,20 +22,85 @@ use taskyard_core::engine::EngineConfig;
 use taskyard_core::model::{Definition, ExecutorKind, RunItem, Task, TaskId, TaskSpec, ThreadRow};
 use taskyard_core::runtime::{EngineHandle, ManualClock, RuntimeBuilder};
 
-/// 2026-11-23T10:00:00Z: every test starts at the same instant, so the screen is the same
-/// every run.
+/// 2026-11-23T10:00:00Z: every local test starts at the same instant, so the screen is
+/// the same every run.
 pub const START: Millis = Millis(1_795_428_000_000);
 
-pub struct World {
-    pub engine: EngineHandle,
-    pub clock: ManualClock,
-    pub console: Harness,
-    _workspaces: tempfile::TempDir,
+/// A real server process, stopped (SIGTERM, by its pid) when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    _data: tempfile::TempDir,
 }
 
-/// An engine with `job` (external: nothing runs it unless a test polls), `sum` (built
-/// in) and `fragile` (external, no retries).
-pub async fn engine() -> (EngineHandle, ManualClock, tempfile::TempDir) {
+impl Server {
+    pub fn start() -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taskyard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .env_remove("TASKYARD_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("taskyard serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server {
+            child,
+            url,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub enum Backend {
+    Local {
+        engine: EngineHandle,
+        clock: ManualClock,
+        _workspaces: tempfile::TempDir,
+    },
+    Remote {
+        client: Client,
+        _server: Server,
+    },
+}
+
+pub struct World {
+    pub backend: Backend,
+    pub console: Harness,
+}
+
+/// The test definitions: `job` (external: nothing runs it unless a test polls),
+/// `fragile` (external, no retries) and `sum` (built in).
+fn definitions() -> Vec<Definition> {
+    let mut job = Definition::new("job", ExecutorKind::External);
+    job.allowed_retry_count = 0;
+    job.desc = Some("an external job".into());
+    let mut fragile = Definition::new("fragile", ExecutorKind::External);
+    fragile.allowed_retry_count = 0;
+    let mut sum = Definition::new("sum", ExecutorKind::Builtin("sum".into()));
+    sum.allowed_retry_count = 0;
+    vec![job, fragile, sum]
+}
+
+pub async fn local_engine() -> (EngineHandle, ManualClock, tempfile::TempDir) {
     let clock = ManualClock::new(START);
     let workspaces = tempfile::tempdir().unwrap();
     let engine = RuntimeBuilder::new()
@@ -39,16 +109,9 @@ pub async fn engine() -> (EngineHandle, ManualClock, tempfile::TempDir) {
         .workspace_root(workspaces.path().to_path_buf())
         .start()
         .unwrap();
-    let mut job = Definition::new("job", ExecutorKind::External);
-    job.allowed_retry_count = 0;
-    job.desc = Some("an external job".into());
-    engine.put_definition(job).await.unwrap();
-    let mut fragile = Definition::new("fragile", ExecutorKind::External);
-    fragile.allowed_retry_count = 0;
-    engine.put_definition(fragile).await.unwrap();
-    let mut sum = Definition::new("sum", ExecutorKind::Builtin("sum".into()));
-    sum.allowed_retry_count = 0;
-    engine.put_definition(sum).await.unwrap();
+    for def in definitions() {
+        engine.put_definition(def).await.unwrap();
+    }
     (engine, clock, workspaces)
 }
 
@@ -57,26 +120,77 @@ impl World {
         World::with(width, height, |_| {}).await
     }
 
-    /// A world whose console options `tune` changes first (theme, read-only...).
+    /// A local world whose console options `tune` changes first (theme, read-only...).
     pub async fn with(width: u16, height: u16, tune: impl FnOnce(&mut Options)) -> World {
-        let (engine, clock, workspaces) = engine().await;
+        let (engine, clock, workspaces) = local_engine().await;
         let source: Arc<dyn Source> = Arc::new(LocalSource::new(engine.clone()));
         let mut options = Harness::options(&*source);
         tune(&mut options);
         let console = Harness::new(source, options, width, height).await;
         World {
-            engine,
-            clock,
+            backend: Backend::Local {
+                engine,
+                clock,
+                _workspaces: workspaces,
+            },
             console,
-            _workspaces: workspaces,
         }
     }
 
+    /// A console on a real server over HTTP.
+    pub async fn remote(width: u16, height: u16, tune: impl FnOnce(&mut Options)) -> World {
+        let server = Server::start();
+        let client = Client::new(&server.url, None).unwrap();
+        for def in definitions() {
+            client.put_definition(&def).await.unwrap();
+        }
+        let source: Arc<dyn Source> = Arc::new(RemoteSource::new(client.clone()));
+        let mut options = Harness::options(&*source);
+        tune(&mut options);
+        let console = Harness::new(source, options, width, height).await;
+        World {
+            backend: Backend::Remote {
+                client,
+                _server: server,
+            },
+            console,
+        }
+    }
+
+    /// Either kind of world, for scenarios that run against both.
+    pub async fn of(remote: bool, tune: impl FnOnce(&mut Options)) -> World {
+        if remote {
+            World::remote(200, 50, tune).await
+        } else {
+            World::with(200, 50, tune).await
+        }
+    }
+
+    pub fn engine(&self) -> &EngineHandle {
+        match &self.backend {
+            Backend::Local { engine, .. } => engine,
+            Backend::Remote { .. } => panic!("a remote world has no local engine"),
+        }
+    }
+
+    pub fn clock(&self) -> &ManualClock {
+        match &self.backend {
+            Backend::Local { clock, .. } => clock,
+            Backend::Remote { .. } => panic!("a remote world has no manual clock"),
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote { .. })
+    }
+
     pub async fn act(&self, action: Action) -> ActionReply {
-        self.engine
-            .act(action, Requester::new("test"))
-            .await
-            .unwrap()
+        match &self.backend {
+            Backend::Local { engine, .. } => {
+                engine.act(action, Requester::new("test")).await.unwrap()
+            }
+            Backend::Remote { client, .. } => client.act(&action).await.unwrap(),
+        }
     }
 
     /// Creates tasks and returns their ids.
@@ -99,54 +213,76 @@ impl World {
 
     /// Claims, starts and fails the next ready task of `definition` as a worker would.
     pub async fn fail_next(&self, definition: &str) -> TaskId {
-        let tasks = self
-            .engine
-            .poll(PollRequest {
-                executor: "w1".into(),
-                definitions: vec![definition.into()],
-                max: 1,
-                wait_ms: 0,
-            })
-            .await
-            .unwrap();
+        let poll = PollRequest {
+            executor: "w1".into(),
+            definitions: vec![definition.into()],
+            max: 1,
+            wait_ms: 0,
+        };
+        let tasks = match &self.backend {
+            Backend::Local { engine, .. } => engine.poll(poll).await.unwrap(),
+            Backend::Remote { client, .. } => client.poll(&poll).await.unwrap(),
+        };
         let t = &tasks[0];
         let exec_id = t.exec_id.unwrap();
-        self.engine
-            .start(ExecRef { id: t.id, exec_id })
-            .await
-            .unwrap();
-        self.engine
-            .fail(FailRequest {
-                id: t.id,
-                exec_id,
-                error: None,
-                message: Some("disk full".into()),
-            })
-            .await
-            .unwrap();
+        let fail = FailRequest {
+            id: t.id,
+            exec_id,
+            error: None,
+            message: Some("disk full".into()),
+        };
+        match &self.backend {
+            Backend::Local { engine, .. } => {
+                engine.start(ExecRef { id: t.id, exec_id }).await.unwrap();
+                engine.fail(fail).await.unwrap();
+            }
+            Backend::Remote { client, .. } => {
+                client.start(ExecRef { id: t.id, exec_id }).await.unwrap();
+                client.fail(&fail).await.unwrap();
+            }
+        }
         t.id
     }
 
-    pub fn task(&self, id: TaskId) -> Option<Task> {
-        self.engine.task(id)
+    pub async fn task(&self, id: TaskId) -> Option<Task> {
+        match &self.backend {
+            Backend::Local { engine, .. } => engine.task(id),
+            Backend::Remote { client, .. } => client.task(id).await.ok().map(|d| d.task),
+        }
     }
 
-    pub fn thread(&self, name: &str) -> ThreadRow {
-        self.engine
-            .threads()
+    pub async fn threads(&self) -> Vec<ThreadRow> {
+        match &self.backend {
+            Backend::Local { engine, .. } => engine.threads(),
+            Backend::Remote { client, .. } => client.threads().await.unwrap(),
+        }
+    }
+
+    pub async fn thread(&self, name: &str) -> ThreadRow {
+        self.threads()
+            .await
             .into_iter()
             .find(|t| t.name == name)
             .unwrap_or_else(|| panic!("no thread {name}"))
     }
 
-    pub fn all(&self) -> Vec<Task> {
-        self.engine
-            .query(&TaskQuery {
-                limit: 1_000,
-                ..TaskQuery::default()
-            })
-            .unwrap()
-            .tasks
+    pub async fn all(&self) -> Vec<Task> {
+        let q = TaskQuery {
+            limit: 1_000,
+            ..TaskQuery::default()
+        };
+        match &self.backend {
+            Backend::Local { engine, .. } => engine.query(&q).unwrap().tasks,
+            Backend::Remote { client, .. } => client.tasks(&q).await.unwrap().tasks,
+        }
+    }
+
+    /// Waits until the engine applied everything sent before (locally; a server's reply
+    /// already means it).
+    pub async fn sync(&self) {
+        if let Backend::Local { engine, .. } = &self.backend {
+            engine.sync().await;
+        }
     }
 
     pub async fn keys(&mut self, keys: &[&str]) {
@@ -159,7 +295,7 @@ impl World {
 
     /// Lets the console catch up with the engine (events, then a refresh).
     pub async fn settle(&mut self) {
-        self.engine.sync().await;
+        self.sync().await;
         self.console.refresh().await;
     }
 
@@ -204,10 +340,6 @@ pub fn on_thread(name: &str, thread: &str) -> TaskSpec {
     let mut s = TaskSpec::new(name);
     s.thread = Some(thread.into());
     s
-}
-
-pub fn json_conf(v: serde_json::Value) -> Option<serde_json::Value> {
-    Some(v)
 }
 
 pub fn sample_conf() -> serde_json::Value {

@@ -41,6 +41,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("log", "log                           the log pane"),
     ("timeline", "timeline                      the timeline"),
     (
+        "schedules",
+        "schedules                     schedules and their next firing",
+    ),
+    (
         "refresh",
         "refresh                       re-read everything",
     ),
@@ -59,6 +63,7 @@ pub enum Cmd {
     Threads,
     Log,
     Timeline,
+    Schedules,
     Refresh,
     Help,
     Quit,
@@ -393,6 +398,7 @@ pub fn parse(line: &str, now: Millis) -> Result<Cmd, String> {
         "threads" => Ok(Cmd::Threads),
         "log" => Ok(Cmd::Log),
         "timeline" => Ok(Cmd::Timeline),
+        "schedules" => Ok(Cmd::Schedules),
         "refresh" => Ok(Cmd::Refresh),
         "help" | "h" => Ok(Cmd::Help),
         "q" | "quit" | "q!" | "qa" => Ok(Cmd::Quit),

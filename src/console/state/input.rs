@@ -111,11 +111,16 @@ impl App {
                 }
                 return self.relayout();
             }
+            Command::FocusSchedules => {
+                self.detail = None;
+                self.screen = Screen::Schedules;
+                return self.relayout();
+            }
             Command::Open => return self.open(),
             Command::Close => return self.close(),
             Command::Back => match self.screen {
                 Screen::Detail => self.close_detail(),
-                Screen::Timeline => self.screen = Screen::Main,
+                Screen::Timeline | Screen::Schedules => self.screen = Screen::Main,
                 Screen::Main => self.quit = true,
             },
             Command::Quit => self.quit = true,
@@ -226,6 +231,7 @@ impl App {
         match (self.screen, self.focus) {
             (Screen::Detail, _) => self.detail.as_ref().map_or(10, |d| d.height),
             (Screen::Timeline, _) => self.timeline.height,
+            (Screen::Schedules, _) => self.schedules.height,
             (Screen::Main, Pane::Tasks) => self.tasks.height,
             (Screen::Main, Pane::Threads) => self.threads.height,
             (Screen::Main, Pane::Log) => self.log.height,
@@ -245,6 +251,7 @@ impl App {
                 let lanes = self.timeline.lanes(self.now).len();
                 self.timeline.scroll(delta, lanes);
             }
+            (Screen::Schedules, _) => self.schedules.scroll(delta),
             (Screen::Main, Pane::Tasks) => {
                 self.tasks.move_by(delta);
                 if !self.tasks.covers() {
@@ -320,7 +327,7 @@ impl App {
                 self.close_detail();
                 Vec::new()
             }
-            Screen::Timeline => {
+            Screen::Timeline | Screen::Schedules => {
                 self.screen = Screen::Main;
                 Vec::new()
             }
@@ -723,6 +730,7 @@ impl App {
             Cmd::Threads => self.show_pane(Pane::Threads),
             Cmd::Log => self.show_pane(Pane::Log),
             Cmd::Timeline => self.command(Command::FocusTimeline),
+            Cmd::Schedules => self.command(Command::FocusSchedules),
             Cmd::Refresh => self.command(Command::Refresh),
             Cmd::Help => {
                 self.modal = Some(Modal::Help {

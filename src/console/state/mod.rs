@@ -28,7 +28,7 @@ use tasks::TasksState;
 use taskyard_core::Millis;
 use taskyard_core::api::{Action, ActionReply, Counts, TaskPage, TaskQuery};
 use taskyard_core::error::Error;
-use taskyard_core::model::{Definition, LogEntry, TaskDetail, TaskId, ThreadRow};
+use taskyard_core::model::{Definition, LogEntry, ScheduleRow, TaskDetail, TaskId, ThreadRow};
 use threads::ThreadsState;
 use timeline::TimelineState;
 use tui_input::Input;
@@ -133,7 +133,7 @@ pub enum Msg {
     },
     Summary {
         token: u64,
-        result: Result<(Counts, Vec<ThreadRow>), Error>,
+        result: Result<Summary, Error>,
     },
     Definitions(Result<Vec<Definition>, Error>),
     Detail {
@@ -152,6 +152,30 @@ pub enum Msg {
     },
     Workload(Result<bool, Error>),
     Events(Box<Intake>),
+}
+
+/// Counts, threads and schedules: what the header, the threads pane and the schedules
+/// view show, read together.
+#[derive(Debug)]
+pub struct Summary {
+    pub counts: Counts,
+    pub threads: Vec<ThreadRow>,
+    pub schedules: Vec<ScheduleRow>,
+}
+
+/// The schedules view: every schedule with its next firing.
+#[derive(Clone, Debug, Default)]
+pub struct SchedulesState {
+    pub rows: Vec<ScheduleRow>,
+    pub top: usize,
+    pub height: usize,
+}
+
+impl SchedulesState {
+    pub fn scroll(&mut self, delta: isize) {
+        let max = self.rows.len().saturating_sub(self.height);
+        self.top = (self.top as isize + delta).clamp(0, max as isize) as usize;
+    }
 }
 
 /// How the console was started.
@@ -194,6 +218,7 @@ pub struct App {
     pub log: LogState,
     pub detail: Option<DetailState>,
     pub timeline: TimelineState,
+    pub schedules: SchedulesState,
     pub counts: Counts,
     /// (second, tasks concluded in it), oldest first.
     pub completions: VecDeque<(i64, u64)>,
@@ -233,6 +258,7 @@ impl App {
             log: LogState::default(),
             detail: None,
             timeline: TimelineState::default(),
+            schedules: SchedulesState::default(),
             counts: Counts::default(),
             completions: VecDeque::new(),
             connection: Connection::Connected,
@@ -273,6 +299,7 @@ impl App {
         match self.screen {
             Screen::Detail => Context::Detail,
             Screen::Timeline => Context::Timeline,
+            Screen::Schedules => Context::Schedules,
             Screen::Main => match self.focus {
                 Pane::Tasks => Context::Tasks,
                 Pane::Threads => Context::Threads,
@@ -422,6 +449,7 @@ impl App {
         self.threads.height = Regions::table_rows(main.threads).max(1);
         self.log.height = Regions::inner_rows(main.log).max(1);
         self.timeline.height = Regions::inner_rows(here.timeline).saturating_sub(1).max(1);
+        self.schedules.height = Regions::table_rows(here.schedules).max(1);
         if let Some(d) = &mut self.detail {
             d.height = Regions::inner_rows(here.detail).max(1);
         }
@@ -479,19 +507,17 @@ impl App {
         fx
     }
 
-    fn on_summary(
-        &mut self,
-        token: u64,
-        result: Result<(Counts, Vec<ThreadRow>), Error>,
-    ) -> Vec<Effect> {
+    fn on_summary(&mut self, token: u64, result: Result<Summary, Error>) -> Vec<Effect> {
         if self.summary_inflight != Some(token) {
             return Vec::new();
         }
         self.summary_inflight = None;
         match result {
-            Ok((counts, threads)) => {
-                self.counts = counts;
-                self.threads.set_rows(threads);
+            Ok(s) => {
+                self.counts = s.counts;
+                self.threads.set_rows(s.threads);
+                self.schedules.rows = s.schedules;
+                self.schedules.scroll(0);
             }
             Err(e) => self.engine_error(&e),
         }

@@ -40,6 +40,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             t.warn(),
         )),
         Connection::Closed => left.push(Span::styled("✕ disconnected", t.error())),
+        Connection::Failed(why) => left.push(Span::styled(format!("✕ refused: {why}"), t.error())),
     }
     if let Some(on) = app.workload {
         left.push(Span::styled("  │ ", t.dim()));

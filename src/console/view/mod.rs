@@ -9,6 +9,7 @@ mod form;
 mod header;
 mod help;
 mod log;
+mod schedules;
 mod status;
 mod tasks;
 mod threads;
@@ -40,6 +41,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         }
         Screen::Timeline => {
             timeline::render(app, frame, r.timeline);
+            log::render(app, frame, r.log);
+        }
+        Screen::Schedules => {
+            schedules::render(app, frame, r.schedules);
             log::render(app, frame, r.log);
         }
         Screen::Detail => detail::render(app, frame, r.detail),
