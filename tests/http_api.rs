@@ -92,7 +92,7 @@ async fn every_refusal_has_its_code_and_changes_nothing() {
     let done = s.run(json!([{"name":"sum","conf":{"values":[1]}}])).await[0];
     s.wait_task(done, "done", |t| t["status"] == "done").await;
     let queued = s.run(json!([{"name":"ext"}])).await[0];
-    let before = s.last_seq().await;
+    let before = s.state().await;
 
     let cases: Vec<(&str, Value, u16, &str)> = vec![
         (
@@ -198,7 +198,7 @@ async fn every_refusal_has_its_code_and_changes_nothing() {
         assert_eq!(got, status, "{what}: {reply}");
         assert_error(got, &reply, status, code);
     }
-    assert_eq!(s.last_seq().await, before, "a refused action changed state");
+    assert!(s.state().await == before, "a refused action changed state");
 
     // Bodies that are not JSON at all.
     let raw_cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
@@ -282,11 +282,7 @@ async fn every_refusal_has_its_code_and_changes_nothing() {
     let (status, reply) = s.get("/api/v1/tasks/424242/log").await;
     assert_error(status, &reply, 404, "task-not-found");
 
-    assert_eq!(
-        s.last_seq().await,
-        before,
-        "a refused request changed state"
-    );
+    assert!(s.state().await == before, "a refused request changed state");
     s.assert_healthy().await;
 }
 

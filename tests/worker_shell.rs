@@ -44,6 +44,7 @@ conf=$(cat)
 case "$conf" in
   *fail*) echo "about to fail" >&2; echo "disk full" >&2; exit 3 ;;
   *hang*) echo $$ > "$TASKYARD_PIDFILE"; echo "hanging" >&2; sleep 60 & wait ;;
+  *gate*) echo "waiting for the gate" >&2; while [ ! -e "$TASKYARD_GATE" ]; do sleep 0.05; done ;;
 esac
 echo "got $conf attempt $TASKYARD_ATTEMPT" >&2
 echo "{\"id\": $TASKYARD_TASK_ID}"

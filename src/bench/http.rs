@@ -7,8 +7,9 @@
 //! 4. the same from `--clients` (16) concurrent clients.
 //!
 //! Client and server share this process and its cores, so the figures are a floor.
+//! Storage is SQLite (synchronous=full) in a temporary directory unless `--storage memory`.
 
-use crate::server::{self, Auth, ServerOptions};
+use crate::server::{self, Auth, ServerOptions, StorageKind};
 use clap::Args;
 use futures::StreamExt;
 use serde_json::json;
@@ -40,6 +41,9 @@ pub struct HttpBench {
     /// Concurrent clients in the last phase.
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Where tasks are kept (SQLite in a temporary directory by default).
+    #[arg(long, value_enum, default_value_t = StorageKind::Sqlite)]
+    storage: StorageKind,
     /// Print one JSON line instead of text.
     #[arg(long)]
     json: bool,
@@ -106,9 +110,11 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         (1..=10_000).contains(&args.batch),
         "--batch must be from 1 to 10000"
     );
-    let workspaces = tempfile::tempdir()?;
+    let data = tempfile::tempdir()?;
+    let storage = server::open_storage(args.storage, data.path(), "full")?;
     let engine = RuntimeBuilder::new()
-        .workspace_root(workspaces.path().to_path_buf())
+        .storage(storage)
+        .workspace_root(data.path().join("workspaces"))
         .start()?;
     let mut def = Definition::new("bench", ExecutorKind::External);
     def.allowed_retry_count = 0;
@@ -189,7 +195,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     let rate = |n: usize, s: f64| (n as f64 / s).round();
     let report = json!({
         "scenario": "http",
-        "storage": "memory",
+        "storage": format!("{:?}", args.storage).to_lowercase(),
         "tasks": args.tasks,
         "workers": args.workers,
         "inflight": args.inflight,
@@ -205,8 +211,9 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         println!("{report}");
     } else {
         println!(
-            "http ({} tasks, memory storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients",
+            "http ({} tasks, {:?} storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients",
             args.tasks,
+            args.storage,
             args.batch,
             report["batch_run_tasks_per_s"].as_f64().unwrap_or(0.0),
             args.workers,

@@ -17,20 +17,27 @@ use std::time::Duration;
 use taskyard_core::engine::EngineConfig;
 use taskyard_core::model::Definition;
 use taskyard_core::runtime::{EngineHandle, RuntimeBuilder};
+use taskyard_core::storage::{MemoryStorage, SqliteOptions, SqliteStorage, Storage, Synchronous};
 use tokio::sync::watch;
 
 #[derive(Args, Debug, Clone)]
 #[command(
-    long_about = "Serves the HTTP API (SPEC §7) on one engine.\n\nStorage: tasks are kept in memory for now (the SQLite store is not built in yet), so they are lost when the server stops; --data only holds task workspaces."
+    long_about = "Serves the HTTP API (SPEC §7) on one engine.\n\nStorage: SQLite in WAL mode, DIR/taskyard.db under --data (nothing acknowledged is lost); --storage memory keeps everything in memory instead (lost when the server stops)."
 )]
 pub struct ServeArgs {
     /// Address to listen on; non-loopback needs --auth or TASKYARD_TOKEN (or --insecure).
     #[arg(long, default_value = "127.0.0.1:7571")]
     pub listen: SocketAddr,
-    /// Data directory (workspaces; the database once storage lands).
-    /// Default: the platform data directory.
+    /// Data directory: taskyard.db and workspaces/. Default: the platform data directory.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Where tasks are kept.
+    #[arg(long, value_enum, default_value_t = StorageKind::Sqlite)]
+    pub storage: StorageKind,
+    /// SQLite `synchronous`: full (default, survives power loss), normal (survives a crash
+    /// of the process), off.
+    #[arg(long, default_value = "full")]
+    pub synchronous: String,
     /// Register every *.json definition in this directory at start.
     #[arg(long)]
     pub definitions: Option<PathBuf>,
@@ -64,6 +71,34 @@ pub struct ServeArgs {
     /// Events kept for replay to reconnecting clients; older ones get a `reset`.
     #[arg(long, default_value_t = 100_000, hide = true)]
     pub event_history: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum StorageKind {
+    Sqlite,
+    Memory,
+}
+
+/// The storage `serve` (and the HTTP benchmark) runs on.
+pub fn open_storage(
+    kind: StorageKind,
+    dir: &Path,
+    synchronous: &str,
+) -> anyhow::Result<Arc<dyn Storage>> {
+    Ok(match kind {
+        StorageKind::Memory => Arc::new(MemoryStorage::new()),
+        StorageKind::Sqlite => {
+            let synchronous = Synchronous::parse(synchronous)
+                .map_err(|e| anyhow::anyhow!("--synchronous: {e}"))?;
+            Arc::new(SqliteStorage::open(
+                dir,
+                SqliteOptions {
+                    synchronous,
+                    ..SqliteOptions::default()
+                },
+            )?)
+        }
+    })
 }
 
 /// A server running on the current tokio runtime.
@@ -237,8 +272,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let workspaces = data.join("workspaces");
     std::fs::create_dir_all(&workspaces)
         .with_context(|| format!("cannot create {}", workspaces.display()))?;
+    let storage = open_storage(args.storage, &data, &args.synchronous)?;
     let engine = RuntimeBuilder::new()
         .config(engine_config(&args))
+        .storage(storage)
         .workspace_root(workspaces)
         .event_history(args.event_history.max(1))
         .start()?;
@@ -254,8 +291,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     // Scripts and tests read the address from this first line.
+    let storage = match args.storage {
+        StorageKind::Sqlite => format!("{}", data.join("taskyard.db").display()),
+        StorageKind::Memory => "memory, lost when the server stops".into(),
+    };
     println!(
-        "taskyard: listening on http://{} (storage: memory, tasks are lost when the server stops)",
+        "taskyard: listening on http://{} (storage: {storage})",
         running.addr
     );
     use std::io::Write as _;

@@ -166,7 +166,33 @@ impl Server {
         assert_eq!(status, 200, "{reply}");
     }
 
-    /// The seq of the last committed event, from /metrics.
+    /// Waits until every event up to `seq` is published (events go out just after the
+    /// reply that made them), then returns the last seq.
+    pub async fn seq_at_least(&self, seq: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.last_seq().await;
+            if now >= seq {
+                return now;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "events stuck at {now}, want {seq}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Everything a request could change, as the read API shows it.
+    pub async fn state(&self) -> Value {
+        let (_, tasks) = self.get("/api/v1/tasks?limit=1000").await;
+        let (_, threads) = self.get("/api/v1/threads").await;
+        let (_, defs) = self.get("/api/v1/definitions").await;
+        let (_, schedules) = self.get("/api/v1/schedules").await;
+        serde_json::json!([tasks, threads, defs, schedules])
+    }
+
+    /// The seq of the last published event, from /metrics.
     pub async fn last_seq(&self) -> u64 {
         let (status, _, body) = self.raw("GET", "/metrics", None, None).await;
         assert_eq!(status, 200);
