@@ -266,6 +266,17 @@ impl Driver {
             let shared = self.shared.clone();
             let mut guard = shared.engine.write();
             let engine: &mut Engine = &mut guard;
+            // A long poll whose caller went away (worker killed, HTTP request dropped)
+            // must not claim tasks that nobody will start.
+            if !self.parked.is_empty() {
+                self.parked.retain(|waiter, reply| {
+                    let open = !reply.is_closed();
+                    if !open {
+                        engine.unpark(*waiter);
+                    }
+                    open
+                });
+            }
             for cmd in buf.drain(..) {
                 match cmd {
                     Command::Sync { reply } => syncs.push(reply),
@@ -617,4 +628,47 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::{Action, ActionReply, PollRequest, Requester};
+    use crate::model::{Definition, ExecutorKind, RunItem, Status, TaskSpec};
+    use crate::runtime::RuntimeBuilder;
+
+    #[tokio::test]
+    async fn an_abandoned_long_poll_claims_nothing() {
+        let engine = RuntimeBuilder::new().start().unwrap();
+        engine
+            .put_definition(Definition::new("ext", ExecutorKind::External))
+            .await
+            .unwrap();
+        let req = PollRequest {
+            executor: "w1".into(),
+            definitions: vec!["ext".into()],
+            max: 1,
+            wait_ms: 60_000,
+        };
+        {
+            let mut poll = Box::pin(engine.poll(req));
+            // Sends the poll; it parks, since nothing is ready.
+            assert!(futures::poll!(poll.as_mut()).is_pending());
+            engine.sync().await;
+        } // the caller goes away
+        let reply = engine
+            .act(
+                Action::Run {
+                    tasks: vec![RunItem::New(Box::new(TaskSpec::new("ext")))],
+                    ignore: false,
+                },
+                Requester::new("test"),
+            )
+            .await
+            .unwrap();
+        let ActionReply::Run { tasks } = reply else {
+            panic!("{reply:?}")
+        };
+        engine.sync().await;
+        assert_eq!(engine.task(tasks[0]).unwrap().status, Status::Ready);
+    }
 }
