@@ -208,33 +208,50 @@ impl Engine {
                 }
             }
         } else {
-            let mut all: Vec<(SortVal<'_>, TaskId, &TaskRecord)> = self
-                .tasks
-                .iter()
-                .filter(|r| filter.matches(&r.task, now))
-                .map(|r| (sort_val(r, q.sort), r.id(), r))
-                .collect();
-            total = all.len() as u64;
-            if desc {
-                all.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
-            } else {
-                all.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-            }
-            let start = match &cursor {
-                None => 0,
-                Some(c) => all.partition_point(|(v, id, _)| {
-                    let ord = c.cmp_row(*v, *id);
+            // Every match past the cursor; only the asked window is put in order (a
+            // selection, then a sort of `limit` rows), so a page of a million-task sort
+            // costs a linear pass, not a full sort.
+            let mut past: Vec<(SortVal<'_>, TaskId, &TaskRecord)> = Vec::new();
+            for r in self.tasks.iter() {
+                if !filter.matches(&r.task, now) {
+                    continue;
+                }
+                total += 1;
+                let (v, id) = (sort_val(r, q.sort), r.id());
+                let is_past = cursor.as_ref().is_none_or(|c| {
+                    let ord = c.cmp_row(v, id);
                     if desc {
-                        ord != Ordering::Less
+                        ord == Ordering::Less
                     } else {
-                        ord != Ordering::Greater
+                        ord == Ordering::Greater
                     }
-                }),
+                });
+                if is_past {
+                    past.push((v, id, r));
+                }
+            }
+            type Row<'a> = (SortVal<'a>, TaskId, &'a TaskRecord);
+            let cmp = |a: &Row<'_>, b: &Row<'_>| {
+                if desc {
+                    (b.0, b.1).cmp(&(a.0, a.1))
+                } else {
+                    (a.0, a.1).cmp(&(b.0, b.1))
+                }
             };
-            let skip = start.saturating_add(q.offset);
-            let window = all.iter().skip(skip);
-            rows.extend(window.take(limit).map(|(_, _, r)| *r));
-            more = skip.saturating_add(rows.len()) < all.len();
+            let skip = q.offset;
+            let end = skip.saturating_add(limit).min(past.len());
+            if skip < past.len() {
+                if end < past.len() {
+                    past.select_nth_unstable_by(end, cmp);
+                }
+                let head = &mut past[..end];
+                if skip > 0 {
+                    head.select_nth_unstable_by(skip, cmp);
+                }
+                head[skip..].sort_unstable_by(cmp);
+                rows.extend(head[skip..].iter().map(|(_, _, r)| *r));
+            }
+            more = end < past.len();
         }
         let next = if more {
             rows.last()

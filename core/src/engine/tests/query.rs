@@ -276,3 +276,60 @@ fn a_huge_offset_is_an_empty_page() {
         }
     }
 }
+
+#[test]
+fn every_window_is_the_slice_of_the_full_order() {
+    let mut h = H::new(vec![Definition::new("a", ExecutorKind::External)]);
+    let specs = (0..300)
+        .map(|i| TaskSpec {
+            name: "a".into(),
+            priority: (i * 7) % 5,
+            thread: (i % 4 != 0).then(|| format!("t{}", (i * 13) % 6)),
+            desc: Some(format!("row {i}")),
+            ..TaskSpec::default()
+        })
+        .collect();
+    h.run(specs);
+    h.advance(1);
+    for sort in SortKey::ALL {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for filter in ["", "!thread:t1"] {
+                let full: Vec<TaskId> = page(&h, &q(filter, sort, order, 1000))
+                    .tasks
+                    .iter()
+                    .map(|t| t.id)
+                    .collect();
+                for (offset, limit) in [(0, 1), (0, 7), (5, 10), (100, 37), (290, 20), (299, 5)] {
+                    let mut query = q(filter, sort, order, limit);
+                    query.offset = offset;
+                    let p = page(&h, &query);
+                    let got: Vec<TaskId> = p.tasks.iter().map(|t| t.id).collect();
+                    let want: Vec<TaskId> = full.iter().skip(offset).take(limit).copied().collect();
+                    assert_eq!(got, want, "{sort:?} {order:?} `{filter}` {offset}+{limit}");
+                    assert_eq!(p.total as usize, full.len());
+                    assert_eq!(p.next.is_some(), offset + limit < full.len());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn text_terms_match_ids_by_their_digits() {
+    let mut h = H::new(vec![Definition::new("a", ExecutorKind::External)]);
+    h.run((0..120).map(|_| TaskSpec::new("a")).collect());
+    let ids = |filter: &str| -> Vec<TaskId> {
+        page(&h, &q(filter, SortKey::Id, SortOrder::Asc, 1000))
+            .tasks
+            .iter()
+            .map(|t| t.id)
+            .collect()
+    };
+    assert_eq!(
+        ids("11"),
+        vec![11, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119]
+    );
+    assert_eq!(ids("120"), vec![120]);
+    assert!(ids("1x").is_empty());
+    assert_eq!(ids("!1").len(), 120 - ids("1").len());
+}
