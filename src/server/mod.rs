@@ -9,6 +9,7 @@ mod routes;
 pub use auth::Auth;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,6 +148,10 @@ pub async fn start(
     });
     let router = routes::router(app, options.max_body);
     let mut signal = stopped;
+    // Small request/reply pairs: Nagle's algorithm would hold replies back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let serve = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
