@@ -355,6 +355,49 @@ async fn spawn_creates_children_and_waits_for_them() {
 }
 
 #[tokio::test]
+async fn a_waiting_spawn_reports_progress_only_when_it_changes() {
+    let rig = rig_with(
+        Handlers::builtin(),
+        vec![def("spawn", "spawn", 0), def("echo", "echo", 0)],
+    )
+    .await;
+    rig.engine
+        .put_definition(Definition::new("job", ExecutorKind::External))
+        .await
+        .unwrap();
+    let mut sub = rig.engine.subscribe(None);
+    // Children nobody runs: the spawn waits, while other work makes events.
+    let id = run(
+        &rig.engine,
+        spec(
+            "spawn",
+            json!({"count": 2, "child": {"name": "job"}, "wait": true}),
+        ),
+    )
+    .await;
+    wait_for(&rig.engine, id, Status::InProgress).await;
+    for _ in 0..20 {
+        run(&rig.engine, spec("echo", json!({}))).await;
+    }
+    rig.engine.sync().await;
+    let mut progress = 0;
+    while let Some(d) = futures::FutureExt::now_or_never(sub.next()) {
+        match d {
+            Delivery::Events(batch) => {
+                progress += batch
+                    .iter()
+                    .filter(
+                        |e| matches!(&e.kind, EventKind::TaskProgress { id: p, .. } if *p == id),
+                    )
+                    .count();
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(progress <= 1, "{progress} progress events for no progress");
+}
+
+#[tokio::test]
 async fn a_long_poll_returns_as_soon_as_a_task_is_ready() {
     let ext = Definition::new("import", ExecutorKind::External);
     let rig = rig_with(Handlers::builtin(), vec![ext]).await;

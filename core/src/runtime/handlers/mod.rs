@@ -144,6 +144,9 @@ async fn spawn(ctx: HandlerContext) -> HandlerResult {
     let Some(sub) = sub.as_mut() else {
         return Ok(json!({ "children": ids }));
     };
+    // Every event wakes this loop, and a progress report is an event: report only a
+    // change, or the handler would feed itself events as fast as it can.
+    let mut reported = None;
     loop {
         let (done, failed) = ctx.engine().read(|e| {
             let mut done = 0;
@@ -160,7 +163,10 @@ async fn spawn(ctx: HandlerContext) -> HandlerResult {
             }
             (done, failed)
         });
-        ctx.progress(done as f64 / ids.len().max(1) as f64);
+        if reported != Some(done) {
+            reported = Some(done);
+            ctx.progress(done as f64 / ids.len().max(1) as f64);
+        }
         if done == ids.len() {
             return if failed == 0 {
                 Ok(json!({ "children": ids }))
