@@ -22,6 +22,8 @@ pub struct LogState {
     /// Lower-cased search text; empty for none.
     pub search: String,
     pub dropped: u64,
+    /// Times the stream was reset and everything re-read.
+    pub resyncs: u64,
     pub narrow: Option<TaskId>,
     pub height: usize,
 }
@@ -37,6 +39,7 @@ impl Default for LogState {
             wrap: false,
             search: String::new(),
             dropped: 0,
+            resyncs: 0,
             narrow: None,
             height: 5,
         }

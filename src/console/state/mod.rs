@@ -610,7 +610,8 @@ impl App {
             self.completions.pop_front();
         }
         if intake.reset {
-            self.info("the event stream was reset; re-reading everything");
+            // Events were missed (the stream outran us, or a reconnect): re-read.
+            self.log.resyncs += 1;
             return self.refresh_all();
         }
         if intake.tasks_changed {

@@ -96,6 +96,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             th.warn(),
         ));
     }
+    if s.resyncs > 0 {
+        title.push(Span::styled(
+            format!("  resynced {}×", s.resyncs),
+            th.warn(),
+        ));
+    }
     let block = pane(app, title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -135,10 +135,8 @@ fn cell(app: &App, t: &Task, col: Col, width: u16, marked: bool) -> Cell<'static
                 };
                 Cell::from(Span::styled(fit(&text, w), th.outcome(o)))
             } else if let Some(b) = t.blocked_by {
-                Cell::from(Span::styled(
-                    fit(&format!("⧗ {}", b.as_str()), w),
-                    th.warn(),
-                ))
+                // Why a ready task waits, where its outcome will be.
+                Cell::from(Span::styled(fit(b.as_str(), w), th.warn()))
             } else if t.awaiting_conclude {
                 Cell::from(Span::styled(fit("awaiting conclude", w), th.warn()))
             } else if let Some(p) = t.progress.filter(|_| t.status == Status::InProgress) {
