@@ -447,6 +447,54 @@ async fn the_table_scrolls_a_large_queue_by_windows(remote: bool) {
     );
 }
 
+#[tokio::test]
+async fn the_mouse_clicks_rows_and_scrolls() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    use taskyard::console::state::{Msg, Pane};
+    let mut w = World::new(200, 50).await;
+    let ids = w.run((0..60).map(|_| spec("job")).collect()).await;
+    w.settle().await;
+    let r = w.console.app.regions();
+    let mouse = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // The fourth data row of the table: border, header, then rows.
+    w.console
+        .send(mouse(
+            MouseEventKind::Down(MouseButton::Left),
+            r.tasks.x + 5,
+            r.tasks.y + 2 + 3,
+        ))
+        .await;
+    assert_eq!(w.console.app.focus, Pane::Tasks);
+    assert_eq!(
+        w.console.app.tasks.selected_task().map(|t| t.id),
+        Some(ids[59 - 3])
+    );
+    w.console
+        .send(mouse(
+            MouseEventKind::ScrollDown,
+            r.tasks.x + 5,
+            r.tasks.y + 5,
+        ))
+        .await;
+    assert_eq!(w.console.app.tasks.selected, 6);
+    // A click on the log pane focuses it.
+    w.console
+        .send(mouse(
+            MouseEventKind::Down(MouseButton::Left),
+            r.log.x + 3,
+            r.log.y + 2,
+        ))
+        .await;
+    assert_eq!(w.console.app.focus, Pane::Log);
+}
+
 /// Each scenario as a test over the local engine and one over a real server.
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
