@@ -2,8 +2,10 @@
 //! are printed, never asserted.
 
 mod console;
+mod durable;
 mod engine;
 mod http;
+mod recover;
 
 use clap::{Args, Subcommand};
 
@@ -21,6 +23,11 @@ enum Scenario {
     Http(http::HttpBench),
     /// The console over a local engine: frame time, filter/sort, behaviour under load.
     Console(console::ConsoleBench),
+    /// The engine bench on SQLite with every change committed before its reply; also
+    /// sequential single-task runs and this disk's fsync rate.
+    Durable(durable::DurableBench),
+    /// Restart time and memory per task on a data dir with many tasks.
+    Recover(recover::RecoverBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -28,6 +35,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Engine(b) => engine::run(b).await,
         Scenario::Http(b) => http::run(b).await,
         Scenario::Console(b) => console::run(b).await,
+        Scenario::Durable(b) => durable::run(b).await,
+        Scenario::Recover(b) => recover::run(b).await,
     }
 }
 

@@ -1,0 +1,222 @@
+//! `taskyard bench durable`: the engine bench on SQLite, every change committed before it
+//! is acknowledged (SPEC §8). Three figures:
+//!
+//! - this disk's fsync rate: 4 KiB appends, each followed by `fdatasync`, like a WAL;
+//! - sequential single-task `run` actions, each waiting for its reply (so its commit):
+//!   bound by that fsync rate;
+//! - throughput: N no-op `builtin:echo` tasks submitted concurrently and run to `done`,
+//!   timed until the last one is committed: group commit at work.
+
+use clap::Args;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use taskyard_core::api::{Action, Requester};
+use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
+use taskyard_core::runtime::{EngineHandle, RuntimeBuilder};
+use taskyard_core::storage::{SqliteOptions, SqliteStorage, Synchronous, workspaces_dir};
+
+#[derive(Args, Debug)]
+pub struct DurableBench {
+    /// How many tasks to run for the throughput figure.
+    #[arg(long, default_value_t = 200_000)]
+    tasks: usize,
+    /// Spread the tasks over this many threads (0: no threads).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Tasks per `run` action.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Sequential single-task `run` actions to time (0: skip that figure).
+    #[arg(long, default_value_t = 1_000)]
+    sequential: usize,
+    /// SQLite's `synchronous`: off, normal or full (full: nothing acknowledged is lost).
+    #[arg(long, default_value = "full", value_parser = Synchronous::parse)]
+    sync: Synchronous,
+    /// Data dir to use (must not hold a database yet); default: a fresh temporary dir.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Print one JSON line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: DurableBench) -> anyhow::Result<()> {
+    anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
+    anyhow::ensure!(
+        (1..=10_000).contains(&args.batch),
+        "--batch must be between 1 and 10000 (the per-run limit)"
+    );
+    let temp;
+    let dir = match &args.data {
+        Some(d) => {
+            anyhow::ensure!(
+                !d.join("taskyard.db").exists(),
+                "{} already holds a database; give --data an empty or new directory",
+                d.display()
+            );
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    let fsync_per_s = fsync_rate(&dir, Duration::from_secs(2))?;
+
+    let storage = SqliteStorage::open(
+        &dir,
+        SqliteOptions {
+            synchronous: args.sync,
+            ..SqliteOptions::default()
+        },
+    )?;
+    let engine = RuntimeBuilder::new()
+        .storage(Arc::new(storage))
+        .workspace_root(workspaces_dir(&dir))
+        .start()?;
+    for def in crate::assets::definitions()? {
+        engine.put_definition(def).await?;
+    }
+    engine
+        .put_definition(Definition::new("bench-seq", ExecutorKind::External))
+        .await?;
+
+    let sequential_per_s = if args.sequential > 0 {
+        Some(sequential(&engine, args.sequential).await?)
+    } else {
+        None
+    };
+    let (seconds, submitted) = throughput(&engine, &args).await?;
+    let counts = engine.counts();
+    engine.shutdown().await;
+
+    let tasks_per_s = args.tasks as f64 / seconds;
+    let rss = super::peak_rss_mib();
+    let db_mib = std::fs::metadata(dir.join("taskyard.db"))
+        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+        .ok();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "scenario": "durable",
+                "sync": format!("{:?}", args.sync).to_lowercase(),
+                "tasks": args.tasks,
+                "threads": args.threads,
+                "batch": args.batch,
+                "seconds": seconds,
+                "tasks_per_s": tasks_per_s.round(),
+                "submit_seconds": submitted,
+                "succeeded": counts.by_outcome.get("succeeded"),
+                "sequential_runs": args.sequential,
+                "sequential_runs_per_s": sequential_per_s.map(f64::round),
+                "fsync_per_s": fsync_per_s.round(),
+                "db_mib": db_mib,
+                "peak_rss_mib": rss,
+            })
+        );
+    } else {
+        println!(
+            "durable ({:?} sync): {} tasks over {} threads in {seconds:.3} s = {tasks_per_s:.0} tasks/s (submitted in {submitted:.3} s, peak RSS {:.0} MiB)",
+            args.sync,
+            args.tasks,
+            args.threads,
+            rss.unwrap_or(0.0)
+        );
+        if let Some(s) = sequential_per_s {
+            println!(
+                "sequential single-task runs: {s:.0}/s; this disk's fsync rate: {fsync_per_s:.0}/s"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// 4 KiB appends, each made durable with `fdatasync`, for `for_at_least`.
+fn fsync_rate(dir: &Path, for_at_least: Duration) -> anyhow::Result<f64> {
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let block = [0x5au8; 4096];
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < for_at_least || n < 10 {
+        file.write_all(&block)?;
+        file.sync_data()?;
+        n += 1;
+    }
+    let rate = f64::from(n) / start.elapsed().as_secs_f64();
+    drop(file);
+    std::fs::remove_file(&path)?;
+    Ok(rate)
+}
+
+/// One `run` of one task at a time, each waiting for its (committed) reply.
+async fn sequential(engine: &EngineHandle, n: usize) -> anyhow::Result<f64> {
+    let who = Requester::new("bench");
+    let start = Instant::now();
+    for _ in 0..n {
+        engine
+            .act(
+                Action::Run {
+                    tasks: vec![RunItem::New(Box::new(TaskSpec::new("bench-seq")))],
+                    ignore: false,
+                },
+                who.clone(),
+            )
+            .await?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Seconds until every task is done and committed, and seconds to submit them.
+async fn throughput(engine: &EngineHandle, args: &DurableBench) -> anyhow::Result<(f64, f64)> {
+    let who = Requester::new("bench");
+    let done_before = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
+    let start = Instant::now();
+    let mut pending = Vec::new();
+    let mut created = 0;
+    while created < args.tasks {
+        let n = args.batch.min(args.tasks - created);
+        let tasks = (created..created + n)
+            .map(|i| {
+                let mut spec = TaskSpec::new("echo");
+                if args.threads > 0 {
+                    spec.thread = Some(format!("t{}", i % args.threads));
+                }
+                RunItem::New(Box::new(spec))
+            })
+            .collect();
+        created += n;
+        let engine = engine.clone();
+        let who = who.clone();
+        pending.push(tokio::spawn(async move {
+            engine
+                .act(
+                    Action::Run {
+                        tasks,
+                        ignore: false,
+                    },
+                    who,
+                )
+                .await
+        }));
+    }
+    for p in pending {
+        p.await??;
+    }
+    let submitted = start.elapsed().as_secs_f64();
+    loop {
+        let done = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
+        if done >= done_before + args.tasks {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // `done` above is the engine's state; this waits until it is committed too.
+    engine.sync().await;
+    Ok((start.elapsed().as_secs_f64(), submitted))
+}
