@@ -495,6 +495,31 @@ async fn the_mouse_clicks_rows_and_scrolls() {
     assert_eq!(w.console.app.focus, Pane::Log);
 }
 
+#[tokio::test]
+async fn narrowing_the_log_shows_each_entry_of_the_task_once() {
+    let mut w = World::new(200, 50).await;
+    let ids = w.run(vec![spec("job"), spec("job")]).await;
+    w.act(Action::Cancel {
+        tasks: vec![TaskRef::Id(ids[0])],
+        ignore: false,
+    })
+    .await;
+    // The console saw the events live, then narrows: stored and live entries meet.
+    w.select(ids[0]).await;
+    w.keys(&["L"]).await;
+    let shown: Vec<(u64, String)> = w
+        .console
+        .app
+        .log
+        .shown()
+        .iter()
+        .map(|(_, l)| (l.id, l.text.clone()))
+        .collect();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown.iter().all(|(id, _)| *id == ids[0]));
+    assert!(shown[1].1.contains("canceled"), "{shown:?}");
+}
+
 /// Each scenario as a test over the local engine and one over a real server.
 macro_rules! both {
     ($($name:ident),* $(,)?) => {

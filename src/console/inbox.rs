@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use taskyard_core::Millis;
-use taskyard_core::model::{Event, EventKind, LogKind, Outcome, Status, TaskId};
+use taskyard_core::model::{Event, EventKind, LogEntry, LogKind, Outcome, Status, TaskId};
 use tokio::sync::Notify;
 
 /// Most log lines kept between two drains; older ones are dropped and counted.
@@ -48,6 +48,7 @@ impl Names {
 /// One line of the live log pane.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
+    /// The entry's seq in its task's log (not the event's).
     pub seq: u64,
     pub at: Millis,
     pub id: TaskId,
@@ -55,6 +56,41 @@ pub struct LogLine {
     pub thread: Option<Arc<str>>,
     pub kind: LineKind,
     pub text: String,
+}
+
+impl LogLine {
+    /// A line from a task's stored log; `outcome` is the task's, for its transition to
+    /// done (only one transition reaches done).
+    pub fn stored(
+        id: TaskId,
+        name: &Arc<str>,
+        thread: &Option<Arc<str>>,
+        outcome: Option<Outcome>,
+        e: LogEntry,
+    ) -> LogLine {
+        let kind = match e.kind {
+            LogKind::Log => LineKind::Log,
+            // The first entry: the task coming into being.
+            LogKind::Transition if e.from.is_none() => LineKind::Created,
+            LogKind::Transition => {
+                let to = e.to.unwrap_or(Status::Created);
+                LineKind::Transition {
+                    from: e.from.unwrap_or(to),
+                    to,
+                    outcome: outcome.filter(|_| to == Status::Done),
+                }
+            }
+        };
+        LogLine {
+            seq: e.seq,
+            at: e.at,
+            id,
+            name: name.clone(),
+            thread: thread.clone(),
+            kind,
+            text: e.message,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -163,7 +199,7 @@ impl Intake {
                 self.names
                     .insert(task.id, task.name.clone(), task.thread.clone());
                 self.line(LogLine {
-                    seq: e.seq,
+                    seq: entry.seq,
                     at: entry.at,
                     id: task.id,
                     name: task.name.clone(),
@@ -207,7 +243,7 @@ impl Intake {
                     });
                 }
                 self.line(LogLine {
-                    seq: e.seq,
+                    seq: entry.seq,
                     at: entry.at,
                     id: *id,
                     name: name.clone(),
@@ -236,7 +272,7 @@ impl Intake {
                     },
                 };
                 self.line(LogLine {
-                    seq: e.seq,
+                    seq: entry.seq,
                     at: entry.at,
                     id: *id,
                     name,

@@ -13,7 +13,7 @@ pub mod tasks;
 pub mod threads;
 pub mod timeline;
 
-use crate::console::inbox::Intake;
+use crate::console::inbox::{Intake, LogLine};
 use crate::console::keymap::{Context, Keymap};
 use crate::console::layout::{self, Regions, Screen};
 use crate::console::theme::Theme;
@@ -365,41 +365,14 @@ impl App {
             Msg::TaskLog { id, result } => {
                 match result {
                     Ok(entries) if self.log.narrow == Some(id) => {
-                        let name = self
-                            .tasks
-                            .rows
-                            .iter()
-                            .find(|t| t.id == id)
-                            .map(|t| (t.name.clone(), t.thread.clone()));
-                        let (name, thread) = name.unwrap_or_else(|| ("?".into(), None));
-                        let lines =
-                            entries
-                                .into_iter()
-                                .map(|e| crate::console::inbox::LogLine {
-                                    seq: e.seq,
-                                    at: e.at,
-                                    id,
-                                    name: name.clone(),
-                                    thread: thread.clone(),
-                                    kind: match e.kind {
-                                        taskyard_core::model::LogKind::Log => {
-                                            crate::console::inbox::LineKind::Log
-                                        }
-                                        taskyard_core::model::LogKind::Transition => {
-                                            crate::console::inbox::LineKind::Transition {
-                                                from: e.from.unwrap_or(e.to.unwrap_or(
-                                                    taskyard_core::model::Status::Created,
-                                                )),
-                                                to: e.to.unwrap_or(
-                                                    taskyard_core::model::Status::Created,
-                                                ),
-                                                outcome: None,
-                                            }
-                                        }
-                                    },
-                                    text: e.message,
-                                })
-                                .collect();
+                        let task = self.tasks.rows.iter().find(|t| t.id == id);
+                        let name = task.map_or_else(|| "?".into(), |t| t.name.clone());
+                        let thread = task.and_then(|t| t.thread.clone());
+                        let outcome = task.and_then(|t| t.outcome);
+                        let lines = entries
+                            .into_iter()
+                            .map(|e| LogLine::stored(id, &name, &thread, outcome, e))
+                            .collect();
                         self.log.narrow_to(id, lines);
                     }
                     Ok(_) => {}
