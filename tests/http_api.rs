@@ -642,3 +642,28 @@ async fn schedules_are_registered_listed_and_deleted() {
     let (status, reply) = s.call("DELETE", "/api/v1/schedules/nightly", None).await;
     assert_error(status, &reply, 404, "schedule-not-found");
 }
+
+/// The server also accepts HTTP/2 over cleartext (prior knowledge), which the benchmark's
+/// and any direct client may use to share one connection between many calls.
+#[tokio::test]
+async fn the_server_speaks_h2c_too() {
+    use taskyard::client::Client;
+    use taskyard_core::api::{Action, ActionReply};
+    use taskyard_core::model::{RunItem, TaskSpec};
+    let server = Server::start(&["--storage", "memory"]);
+    let client = Client::new_http2(&server.url, None).unwrap();
+    let mut spec = TaskSpec::new("sum");
+    spec.conf = Some(json!({"values": [1, 2]}));
+    let reply = client
+        .act(&Action::Run {
+            tasks: vec![RunItem::New(Box::new(spec))],
+            ignore: false,
+        })
+        .await
+        .unwrap();
+    let ActionReply::Run { tasks } = reply else {
+        panic!("not a run reply: {reply:?}");
+    };
+    assert_eq!(client.task(tasks[0]).await.unwrap().task.id, tasks[0]);
+    server.assert_healthy().await;
+}

@@ -44,6 +44,10 @@ pub struct HttpBench {
     /// Where tasks are kept (SQLite in a temporary directory by default).
     #[arg(long, value_enum, default_value_t = StorageKind::Sqlite)]
     storage: StorageKind,
+    /// Clients speak HTTP/2 over cleartext (one connection for all calls in flight)
+    /// instead of HTTP/1.1 (one connection per call in flight).
+    #[arg(long)]
+    http2: bool,
     /// Print one JSON line instead of text.
     #[arg(long)]
     json: bool,
@@ -131,7 +135,12 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let client = Client::new(&format!("http://{}", running.addr), None)?;
+    let base = format!("http://{}", running.addr);
+    let client = if args.http2 {
+        Client::new_http2(&base, None)?
+    } else {
+        Client::new(&base, None)?
+    };
 
     // 1. Batches.
     let start = Instant::now();
@@ -199,6 +208,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         "tasks": args.tasks,
         "workers": args.workers,
         "inflight": args.inflight,
+        "http": if args.http2 { "2" } else { "1.1" },
         "batch": args.batch,
         "batch_run_tasks_per_s": rate(args.tasks, batch_s),
         "drain_tasks_per_s": rate(args.tasks, drain_s),

@@ -89,6 +89,18 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 impl Client {
     /// A client of the server at `base` (`http://host:port`), with an optional token.
     pub fn new(base: &str, token: Option<String>) -> Result<Client> {
+        Client::build(base, token, false)
+    }
+
+    /// Like [`Client::new`], but speaking HTTP/2 over cleartext (h2c, prior knowledge),
+    /// which `taskyard serve` accepts: every call shares one connection, so many calls in
+    /// flight cost no extra connections and their frames share syscalls. Only for a
+    /// direct connection to taskyard (a proxy in between may speak HTTP/1.1 only).
+    pub fn new_http2(base: &str, token: Option<String>) -> Result<Client> {
+        Client::build(base, token, true)
+    }
+
+    fn build(base: &str, token: Option<String>, http2: bool) -> Result<Client> {
         let base = base.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Transport(format!(
@@ -100,10 +112,14 @@ impl Client {
                 "server address `{base}`: this build speaks plain HTTP only; put TLS in a proxy in front and use http:// to reach it locally"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(256);
+        if http2 {
+            builder = builder.http2_prior_knowledge();
+        }
+        let http = builder
             .build()
             .map_err(|e| ClientError::Transport(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {
