@@ -219,9 +219,14 @@ fn transition(seq: u64) -> LogEntry {
 #[test]
 fn logs_page_across_commits_and_keep_every_transition_when_trimmed() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = SqliteStorage::open(dir.path(), options()).unwrap();
-    let mut seq = 0u64;
-    let mut ev = 0u64;
+    let mut rig = Rig::open(dir.path(), T0);
+    rig.def(external("ext", 0));
+    let id = rig.run(TaskSpec::new("ext"));
+    assert_eq!(id, 1);
+    let storage = &rig.storage;
+    // Entry 1 is the task's creation; lines follow.
+    let mut seq = 1u64;
+    let mut ev = rig.last_seq;
     let total = MAX_LOG_LINES as u64 + 2_500;
     // Many commits of a few hundred entries; a transition every 1,000 entries.
     while seq < total {
@@ -229,7 +234,7 @@ fn logs_page_across_commits_and_keep_every_transition_when_trimmed() {
         for _ in 0..300 {
             seq += 1;
             ev += 1;
-            let entry = if seq % 1_000 == 1 {
+            let entry = if seq % 1_000 == 0 {
                 transition(seq)
             } else {
                 line(seq, format!("line {seq}"))
@@ -262,7 +267,7 @@ fn logs_page_across_commits_and_keep_every_transition_when_trimmed() {
     );
     let lines = all.iter().filter(|e| e.kind == LogKind::Log).count();
     assert!(
-        (MAX_LOG_LINES..MAX_LOG_LINES + 1_000).contains(&lines),
+        (MAX_LOG_LINES..MAX_LOG_LINES + 1_064).contains(&lines),
         "{lines} lines kept"
     );
     let transitions = all.iter().filter(|e| e.kind == LogKind::Transition).count() as u64;

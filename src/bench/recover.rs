@@ -27,6 +27,10 @@ pub struct RecoverBench {
     /// Data dir: filled first if it holds no database (default: a temporary dir).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Tasks without conf keys or results, to show the engine's fixed cost per task
+    /// (each small JSON object costs its own allocations on top).
+    #[arg(long)]
+    bare: bool,
     /// Restarts to time; the median is reported.
     #[arg(long, default_value_t = 1)]
     runs: usize,
@@ -58,7 +62,7 @@ pub async fn run(args: RecoverBench) -> anyhow::Result<()> {
     };
     if !dir.join("taskyard.db").exists() {
         let start = Instant::now();
-        fill(&dir, args.tasks)?;
+        fill(&dir, args.tasks, args.bare)?;
         eprintln!(
             "filled {} with {} tasks in {:.1} s",
             dir.display(),
@@ -132,8 +136,9 @@ async fn open_once(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Fills `dir` with `n` tasks through the engine itself: half run to success (with a
-/// result and an attempt), the rest ready or waiting for workers, a few in progress.
-fn fill(dir: &Path, n: usize) -> anyhow::Result<()> {
+/// result and an attempt), the rest ready or waiting for workers (a tenth of them
+/// delayed, a quarter on 64 threads).
+fn fill(dir: &Path, n: usize, bare: bool) -> anyhow::Result<()> {
     let storage = SqliteStorage::open(
         dir,
         SqliteOptions {
@@ -160,7 +165,9 @@ fn fill(dir: &Path, n: usize) -> anyhow::Result<()> {
         let tasks = (created..created + chunk)
             .map(|i| {
                 let mut s = TaskSpec::new("import");
-                s.conf = Some(json!({"file": format!("inbox/{i:08}.csv")}));
+                if !bare {
+                    s.conf = Some(json!({"file": format!("inbox/{i:08}.csv")}));
+                }
                 if i % 10 == 9 {
                     s.execute_at = Some(now.plus_ms(3_600_000));
                 }
@@ -197,7 +204,7 @@ fn fill(dir: &Path, n: usize) -> anyhow::Result<()> {
                     SuccessRequest {
                         id: t.id,
                         exec_id,
-                        result: Some(json!({"rows": t.id % 1000})),
+                        result: (!bare).then(|| json!({"rows": t.id % 1000})),
                     },
                     now,
                 )?;

@@ -22,8 +22,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub(super) type After = Box<dyn FnOnce(Option<&Error>) + Send>;
 
 /// Batches handed to the writer and not yet committed, at most: beyond it the driver
-/// waits, its commands pile up, and its next batch is simply bigger.
-const IN_FLIGHT: usize = 8;
+/// waits, its commands pile up, and its next batch is simply bigger. Enough that the
+/// driver keeps going through a long commit (measured: 8 stalled it noticeably).
+const IN_FLIGHT: usize = 64;
 
 /// Commit attempts before the writer gives up (short, transient errors only).
 const ATTEMPTS: u32 = 3;
@@ -147,6 +148,10 @@ fn not_saved(e: &Error) -> Error {
 }
 
 fn write_loop(storage: Arc<dyn Storage>, rx: mpsc::Receiver<Work>) {
+    let (dropper, to_drop) = mpsc::channel::<Vec<Batch>>();
+    let _ = std::thread::Builder::new()
+        .name("taskyard-free".into())
+        .spawn(move || to_drop.into_iter().for_each(drop));
     let mut failed: Option<Error> = None;
     let mut batches = Vec::new();
     let mut afters = Vec::new();
@@ -166,8 +171,12 @@ fn write_loop(storage: Arc<dyn Storage>, rx: mpsc::Receiver<Work>) {
         for after in afters.drain(..) {
             after(failed.as_ref());
         }
-        batches.clear();
         permits.clear();
+        // Freeing a group's records takes a while; another thread can do it.
+        let done = std::mem::take(&mut batches);
+        if let Err(mpsc::SendError(done)) = dropper.send(done) {
+            drop(done);
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 const RECORD_V1: u8 = 1;
 const LOG_V1: u8 = 1;
+const TAIL_ENTRY_V1: u8 = 1;
 
 /// Why a blob could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -659,6 +660,57 @@ pub fn decode_log(buf: &[u8]) -> Res<Vec<LogEntry>> {
     Ok(entries)
 }
 
+/// Appends one log entry in the concatenable form of a log tail: each entry stands
+/// alone (its own version byte, absolute values), so a tail grows by appending bytes.
+pub fn encode_tail_entry(entry: &LogEntry, out: &mut Vec<u8>) {
+    let LogEntry {
+        seq,
+        at,
+        kind,
+        from,
+        to,
+        message,
+    } = entry;
+    let mut e = Enc { out };
+    e.u8(TAIL_ENTRY_V1);
+    e.u(*seq);
+    e.i(at.0);
+    let kind = match kind {
+        LogKind::Transition => 0,
+        LogKind::Log => 1,
+    };
+    e.u8(kind | (status_or_none(*from) << 1) | (status_or_none(*to) << 4));
+    e.str(message);
+}
+
+/// Reads a log tail: entries written by [`encode_tail_entry`], back to back.
+pub fn decode_tail(buf: &[u8]) -> Res<Vec<LogEntry>> {
+    let mut d = Dec { buf, pos: 0 };
+    let mut entries = Vec::new();
+    while d.pos < buf.len() {
+        match d.u8()? {
+            TAIL_ENTRY_V1 => {}
+            v => return bad(format!("log entry format {v} is unknown (newer taskyard?)")),
+        }
+        let seq = d.u()?;
+        let at = Millis(d.i()?);
+        let bits = d.u8()?;
+        entries.push(LogEntry {
+            seq,
+            at,
+            kind: if bits & 1 == 0 {
+                LogKind::Transition
+            } else {
+                LogKind::Log
+            },
+            from: status_or_none_of((bits >> 1) & 7)?,
+            to: status_or_none_of((bits >> 4) & 7)?,
+            message: d.string()?,
+        });
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -793,6 +845,15 @@ mod tests {
         let mut buf = Vec::new();
         encode_log(entries.iter(), &mut buf);
         assert_eq!(decode_log(&buf).unwrap(), entries);
+        // Tails concatenate: two halves appended read back as the whole.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        encode_tail_entry(&entries[0], &mut a);
+        for e in &entries[1..] {
+            encode_tail_entry(e, &mut b);
+        }
+        a.extend_from_slice(&b);
+        assert_eq!(decode_tail(&a).unwrap(), entries);
+        assert!(decode_tail(&a[..a.len() - 1]).is_err());
     }
 
     #[test]
@@ -812,6 +873,7 @@ mod tests {
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let _ = decode_record(&bytes, &mut Interner::default());
             let _ = decode_log(&bytes);
+            let _ = decode_tail(&bytes);
         }
 
         #[test]

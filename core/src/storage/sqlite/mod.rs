@@ -61,6 +61,7 @@ impl Synchronous {
 pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// WAL size, in pages, at which a commit also checkpoints the WAL into the database.
+    /// Larger means fewer checkpoints, each page written back once for many commits.
     pub wal_autocheckpoint: u32,
 }
 
@@ -68,7 +69,8 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             synchronous: Synchronous::Full,
-            wal_autocheckpoint: 4096,
+            // 64 MiB of 16 KiB pages.
+            wal_autocheckpoint: 4_096,
         }
     }
 }
@@ -90,6 +92,7 @@ struct Writer {
     /// Threads that have a row, so an ordinary thread change costs no delete.
     stored_threads: HashSet<String>,
     buf: Vec<u8>,
+    log_buf: Vec<u8>,
 }
 
 /// Maps a SQLite error to one that says which file and what to do.
@@ -194,7 +197,8 @@ impl SqliteStorage {
                 writer: Mutex::new(Some(Writer {
                     conn,
                     stored_threads,
-                    buf: Vec::with_capacity(64 * 1024),
+                    buf: Vec::with_capacity(4096),
+                    log_buf: Vec::with_capacity(4096),
                 })),
                 reader: Mutex::new(Some(reader)),
                 lock: Mutex::new(Some(lock)),
@@ -205,6 +209,13 @@ impl SqliteStorage {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+}
+
+impl Drop for SqliteStorage {
+    /// Releases the data dir at once, even if a reader thread still winds down.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -268,7 +279,6 @@ impl Inner {
 struct RecordPages {
     inner: Arc<Inner>,
     after: i64,
-    page: std::vec::IntoIter<Result<TaskRecord>>,
     done: bool,
     strings: Interner,
 }
@@ -276,7 +286,18 @@ struct RecordPages {
 const PAGE: i64 = 4096;
 
 impl RecordPages {
-    fn fill(&mut self) -> Result<()> {
+    /// The next page; an error (or a record that cannot be read) ends the stream.
+    fn next_page(&mut self) -> Vec<Result<TaskRecord>> {
+        match self.fill() {
+            Ok(page) => page,
+            Err(e) => {
+                self.done = true;
+                vec![Err(e)]
+            }
+        }
+    }
+
+    fn fill(&mut self) -> Result<Vec<Result<TaskRecord>>> {
         let guard = self.inner.reader.lock();
         let conn = guard.as_ref().ok_or_else(|| self.inner.closed())?;
         let mut stmt = conn
@@ -318,12 +339,18 @@ impl RecordPages {
         if (page.len() as i64) < PAGE {
             self.done = true;
         }
-        self.page = page.into_iter();
-        Ok(())
+        Ok(page)
     }
 }
 
-impl Iterator for RecordPages {
+/// Pages read and decoded on a thread of their own while the engine takes in the
+/// previous ones: start-up uses both cores.
+struct Prefetched {
+    rx: std::sync::mpsc::Receiver<Vec<Result<TaskRecord>>>,
+    page: std::vec::IntoIter<Result<TaskRecord>>,
+}
+
+impl Iterator for Prefetched {
     type Item = Result<TaskRecord>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -331,13 +358,63 @@ impl Iterator for RecordPages {
             if let Some(item) = self.page.next() {
                 return Some(item);
             }
-            if self.done {
+            self.page = self.rx.recv().ok()?.into_iter();
+        }
+    }
+}
+
+/// The same, read on the caller's thread (when a thread cannot be started).
+struct InPlace {
+    pages: RecordPages,
+    page: std::vec::IntoIter<Result<TaskRecord>>,
+}
+
+impl Iterator for InPlace {
+    type Item = Result<TaskRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.page.next() {
+                return Some(item);
+            }
+            if self.pages.done {
                 return None;
             }
-            if let Err(e) = self.fill() {
-                self.done = true;
-                return Some(Err(e));
+            self.page = self.pages.next_page().into_iter();
+        }
+    }
+}
+
+fn record_stream(inner: &Arc<Inner>) -> RecordStream {
+    let pages = || RecordPages {
+        inner: inner.clone(),
+        after: 0,
+        done: false,
+        strings: Interner::default(),
+    };
+    let mut ahead = pages();
+    // Two pages ahead at most: the engine, not the reader, sets the pace.
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let reader = std::thread::Builder::new()
+        .name("taskyard-load".into())
+        .spawn(move || {
+            while !ahead.done {
+                if tx.send(ahead.next_page()).is_err() {
+                    break;
+                }
             }
+        });
+    match reader {
+        Ok(_) => Box::new(Prefetched {
+            rx,
+            page: Vec::new().into_iter(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start a thread to read tasks; reading them in turn");
+            Box::new(InPlace {
+                pages: pages(),
+                page: Vec::new().into_iter(),
+            })
         }
     }
 }
@@ -392,13 +469,7 @@ impl Storage for SqliteStorage {
             schedules.push(row);
         }
         drop(guard);
-        let records: RecordStream = Box::new(RecordPages {
-            inner: self.inner.clone(),
-            after: 0,
-            page: Vec::new().into_iter(),
-            done: false,
-            strings: Interner::default(),
-        });
+        let records = record_stream(&self.inner);
         Ok(Loaded {
             definitions,
             records,
@@ -421,29 +492,31 @@ impl Storage for SqliteStorage {
         let mut removed_threads = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = w.conn.transaction()?;
-            {
-                let mut put = tx.prepare_cached(
-                    "INSERT INTO tasks (id, record) VALUES (?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                )?;
-                let mut del = tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?;
-                for (id, rec) in &changes.tasks {
-                    let id = *id as i64;
-                    match rec {
-                        Some(rec) => {
-                            w.buf.clear();
-                            encode_record(rec, &mut w.buf);
-                            put.execute(params![id, &w.buf[..]])?;
-                        }
-                        None => {
-                            del.execute([id])?;
-                            logs::delete(&tx, id)?;
-                        }
+            // Tasks and their new log entries, both in id order: merged in one pass.
+            let mut logs = changes.logs().peekable();
+            for (id, rec) in &changes.tasks {
+                while let Some((lid, entries)) = logs.next_if(|(lid, _)| lid < id) {
+                    logs::write(&tx, lid, None, &entries, &mut w.log_buf)?;
+                }
+                let entries = logs
+                    .next_if(|(lid, _)| lid == id)
+                    .map(|(_, e)| e)
+                    .unwrap_or_default();
+                match rec {
+                    Some(rec) => {
+                        w.buf.clear();
+                        encode_record(rec, &mut w.buf);
+                        logs::write(&tx, *id, Some(&w.buf), &entries, &mut w.log_buf)?;
+                    }
+                    None => {
+                        tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?
+                            .execute([*id as i64])?;
+                        logs::delete(&tx, *id as i64)?;
                     }
                 }
             }
-            for (id, entries) in &changes.logs {
-                logs::append(&tx, *id, entries, &mut w.buf)?;
+            for (lid, entries) in logs {
+                logs::write(&tx, lid, None, &entries, &mut w.log_buf)?;
             }
             for row in &changes.threads {
                 let keep = row.paused || row.locked_by.is_some();

@@ -11,10 +11,15 @@ use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// "TYRD": marks the file as a taskyard database in the SQLite header.
 pub(super) const APPLICATION_ID: i32 = 0x5459_5244;
+
+/// Page size of a new database. Measured on the durable bench: 16 KiB pages write a
+/// task's many small row changes with far less B-tree work than the default 4 KiB
+/// (about 1.5× the throughput); set once, when the file is created.
+const PAGE_SIZE: u32 = 16_384;
 
 /// One step from `version - 1` to `version`.
 pub(super) struct Migration {
@@ -22,9 +27,10 @@ pub(super) struct Migration {
     pub sql: &'static str,
 }
 
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
             value INTEGER NOT NULL
@@ -60,7 +66,15 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
             row  TEXT NOT NULL
         ) WITHOUT ROWID;
     ",
-}];
+    },
+    // The newest entries of each task's log move into its row (`log`, entries appended
+    // in place): a commit then writes one row per task, not two. `logs` keeps the older
+    // entries in chunks of at least 64.
+    Migration {
+        version: 2,
+        sql: "ALTER TABLE tasks ADD COLUMN log BLOB NOT NULL DEFAULT x'';",
+    },
+];
 
 /// Checks that the file is ours (or empty), and brings its schema up to date.
 pub(super) fn prepare(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Result<()> {
@@ -98,6 +112,10 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path, migrations: &[Migratio
             "{} was written by a newer taskyard (schema version {version}; this build reads up to {latest}); upgrade taskyard, or give --data another directory",
             path.display()
         )));
+    }
+    if version == 0 {
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(|e| sql_error(path, "cannot set the page size of", e))?;
     }
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))

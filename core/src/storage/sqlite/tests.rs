@@ -80,3 +80,97 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
         "{err}"
     );
 }
+
+/// A task made by the engine, with its batch.
+fn one_task() -> Batch {
+    use crate::api::{Action, Requester};
+    use crate::model::{Definition, ExecutorKind, RunItem, TaskSpec};
+    let now = crate::time::Millis(1_795_000_000_000);
+    let mut e = crate::engine::Engine::new(Default::default());
+    e.set_track_records(true);
+    e.put_definition(Definition::new("ext", ExecutorKind::External), now)
+        .unwrap();
+    e.apply(
+        Action::Run {
+            tasks: vec![RunItem::New(Box::new(TaskSpec::new("ext")))],
+            ignore: false,
+        },
+        &Requester::new("t"),
+        now,
+    )
+    .unwrap();
+    let c = e.drain();
+    Batch {
+        events: Arc::new(c.events),
+        records: c.records,
+        next_id: c.next_id,
+        next_seq: c.next_seq,
+    }
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_its_logs_still_read() {
+    use crate::model::{LogEntry, LogKind};
+    use crate::storage::codec::{encode_log, encode_record};
+    let dir = tempfile::tempdir().unwrap();
+    let batch = one_task();
+    let mut rec = batch.records[0].clone();
+    let line = |seq: u64| LogEntry {
+        seq,
+        at: rec.task.created_at,
+        kind: LogKind::Log,
+        from: None,
+        to: None,
+        message: format!("line {seq}"),
+    };
+    // What taskyard with schema 1 wrote: the record alone, the log in `logs` chunks.
+    {
+        let v1 = SqliteStorage::open_with(dir.path(), SqliteOptions::default(), &MIGRATIONS[..1])
+            .unwrap();
+        let guard = v1.inner.writer.lock();
+        let conn = &guard.as_ref().unwrap().conn;
+        rec.log_seq = 3;
+        let mut blob = Vec::new();
+        encode_record(&rec, &mut blob);
+        conn.execute("INSERT INTO tasks (id, record) VALUES (1, ?1)", [&blob])
+            .unwrap();
+        let mut chunk = Vec::new();
+        let entries = [line(1), line(2), line(3)];
+        encode_log(entries.iter(), &mut chunk);
+        conn.execute(
+            "INSERT INTO logs VALUES (1, 1, 3, 3, ?1)",
+            rusqlite::params![chunk],
+        )
+        .unwrap();
+        conn.execute("UPDATE meta SET value = 2 WHERE key = 'next_id'", [])
+            .unwrap();
+    }
+    assert_eq!(version(dir.path()), 1);
+
+    let s = SqliteStorage::open(dir.path(), SqliteOptions::default()).unwrap();
+    assert_eq!(version(dir.path()), i64::from(SCHEMA_VERSION));
+    let loaded = s.load().unwrap();
+    let records: Vec<_> = loaded.records.map(|r| r.unwrap()).collect();
+    assert_eq!(records, vec![rec.clone()]);
+    // New entries go to the tail, after the old chunks.
+    rec.log_seq = 4;
+    let event = crate::model::Event {
+        seq: 10,
+        at: rec.task.created_at,
+        kind: crate::model::EventKind::TaskLog {
+            id: 1,
+            entry: line(4),
+        },
+    };
+    s.commit(&[Batch {
+        events: Arc::new(vec![event]),
+        records: vec![rec],
+        next_id: 2,
+        next_seq: 11,
+    }])
+    .unwrap();
+    let log = s.read_log(1, 0, 100).unwrap();
+    let seqs: Vec<u64> = log.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert_eq!(s.read_log(1, 2, 1).unwrap().next, Some(3));
+}
