@@ -394,3 +394,27 @@ fn damaged_pages_are_reported_not_panicked_on() {
         "{err}"
     );
 }
+
+#[test]
+fn drain_returns_each_changed_task_once_in_id_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::open(dir.path(), T0);
+    rig.def(external("ext", 0));
+    let ids: Vec<u64> = (0..3).map(|_| rig.run(TaskSpec::new("ext"))).collect();
+    // Claim all three, then finish the first: it changes twice in one batch.
+    let req = taskyard_core::api::PollRequest {
+        executor: "w".into(),
+        definitions: vec!["ext".into()],
+        max: 3,
+        wait_ms: 0,
+    };
+    let Ok(taskyard_core::engine::PollOutcome::Claimed(t)) = rig.engine.poll(&req, 0, rig.now)
+    else {
+        panic!()
+    };
+    rig.engine.start(&exec(&t[2]), rig.now).unwrap();
+    rig.engine.start(&exec(&t[0]), rig.now).unwrap();
+    let changes = rig.engine.drain();
+    let got: Vec<u64> = changes.records.iter().map(|r| r.id()).collect();
+    assert_eq!(got, ids);
+}

@@ -212,7 +212,10 @@ impl Engine {
 
     /// Takes what happened since the last call.
     pub fn drain(&mut self) -> Changes {
-        let mut records = Vec::new();
+        // A task changed several times in a batch was marked each time: one copy will do.
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        let mut records = Vec::with_capacity(self.dirty.len());
         for id in self.dirty.drain(..) {
             if let Some(rec) = self.tasks.get(id)
                 && self.track_records
