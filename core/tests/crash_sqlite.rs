@@ -109,14 +109,14 @@ fn spec(i: usize) -> TaskSpec {
     let mut s = TaskSpec::new(if strict { "strict" } else { "job" });
     s.key = Some(format!("w-{i}"));
     let mut conf = json!({"i": i, "ms": i % 3});
-    let lane = (i % 3 == 0 || strict).then(|| format!("lane-{}", i % LANES));
+    let lane = (i.is_multiple_of(3) || strict).then(|| format!("lane-{}", i % LANES));
     if let Some(lane) = &lane {
         conf["lane"] = json!(lane);
         s.thread = Some(lane.clone());
     }
     if strict {
         conf["fail"] = json!(2); // locks its thread twice before it succeeds
-    } else if i % 7 == 0 {
+    } else if i.is_multiple_of(7) {
         conf["fail"] = json!(1); // one retry
     }
     s.open = i % 3 == 2 && !strict;
@@ -291,9 +291,9 @@ async fn supervise(engine: &EngineHandle) {
                 say(&format!("ack conclude {id}"));
             }
         }
-        if round % 15 == 0 {
+        if round.is_multiple_of(15) {
             let lane = format!("lane-{}", round % LANES as u64);
-            let until = (round % 30 == 0).then(|| now.plus_ms(60));
+            let until = round.is_multiple_of(30).then(|| now.plus_ms(60));
             let r = engine
                 .act(
                     Action::Pause {
@@ -392,10 +392,8 @@ impl Acked {
                 let until = parts.next().unwrap().parse().ok();
                 self.threads.insert(name, (paused, locked, until));
             }
-            Some("ack") => {
-                if parts.next() == Some("conclude") {
-                    self.concluded.push(parts.next().unwrap().parse().unwrap());
-                }
+            Some("ack") if parts.next() == Some("conclude") => {
+                self.concluded.push(parts.next().unwrap().parse().unwrap());
             }
             Some("RESET") => self.contiguous = false,
             Some(v) if v.starts_with("VIOLATION") => self.violations.push(line.to_string()),

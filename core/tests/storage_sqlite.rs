@@ -234,7 +234,7 @@ fn logs_page_across_commits_and_keep_every_transition_when_trimmed() {
         for _ in 0..300 {
             seq += 1;
             ev += 1;
-            let entry = if seq % 1_000 == 0 {
+            let entry = if seq.is_multiple_of(1_000) {
                 transition(seq)
             } else {
                 line(seq, format!("line {seq}"))
