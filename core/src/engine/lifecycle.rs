@@ -590,6 +590,16 @@ impl Engine {
             .get(id)
             .and_then(|r| self.defs.get(&r.task.name))
             .map_or(0, |d| d.def.requested_to_start_timeout_ms);
+        self.void_claim(
+            id,
+            now,
+            format!("not started within {timeout} ms of its claim; back to ready (not a retry)"),
+        );
+    }
+
+    /// `requested` → `ready`: the claim is void (its exec id is no longer accepted); not a
+    /// retry and not an attempt. The task keeps its thread.
+    pub(super) fn void_claim(&mut self, id: TaskId, now: Millis, message: String) {
         self.detach(id);
         if let Some(rec) = self.tasks.get_mut(id) {
             rec.task.status = Status::Ready;
@@ -599,12 +609,7 @@ impl Engine {
             rec.ready_at = Some(now);
         }
         self.attach(id, now);
-        self.transition_event(
-            id,
-            Status::Requested,
-            now,
-            format!("not started within {timeout} ms of its claim; back to ready (not a retry)"),
-        );
+        self.transition_event(id, Status::Requested, now, message);
     }
 
     fn check_attempt_deadline(&mut self, id: TaskId, now: Millis) {

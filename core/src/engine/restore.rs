@@ -169,21 +169,10 @@ impl Engine {
         }
     }
 
-    /// A claim that was not started before the restart is void: back to `ready`, like a
-    /// start timeout (not a retry, not an attempt).
+    /// A claim that was not started before the restart is void, as after a start timeout.
     fn requeue_after_restart(&mut self, id: TaskId, now: Millis) {
-        self.detach(id);
-        if let Some(rec) = self.tasks.get_mut(id) {
-            rec.task.status = Status::Ready;
-            rec.task.exec_id = None;
-            rec.task.executor = None;
-            rec.start_deadline = None;
-            rec.ready_at = Some(now);
-        }
-        self.attach(id, now);
-        self.transition_event(
+        self.void_claim(
             id,
-            Status::Requested,
             now,
             "the engine restarted before the claim was started; back to ready".into(),
         );
