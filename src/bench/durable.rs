@@ -92,7 +92,8 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
     } else {
         None
     };
-    let (seconds, submitted) = throughput(&engine, &args).await?;
+    let (seconds, submitted) =
+        super::echo_throughput(&engine, args.tasks, args.threads, args.batch).await?;
     let counts = engine.counts();
     engine.shutdown().await;
 
@@ -185,53 +186,4 @@ async fn sequential(engine: &EngineHandle, n: usize) -> anyhow::Result<f64> {
             .await?;
     }
     Ok(n as f64 / start.elapsed().as_secs_f64())
-}
-
-/// Seconds until every task is done and committed, and seconds to submit them.
-async fn throughput(engine: &EngineHandle, args: &DurableBench) -> anyhow::Result<(f64, f64)> {
-    let who = Requester::new("bench");
-    let done_before = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
-    let start = Instant::now();
-    let mut pending = Vec::new();
-    let mut created = 0;
-    while created < args.tasks {
-        let n = args.batch.min(args.tasks - created);
-        let tasks = (created..created + n)
-            .map(|i| {
-                let mut spec = TaskSpec::new("echo");
-                if args.threads > 0 {
-                    spec.thread = Some(format!("t{}", i % args.threads));
-                }
-                RunItem::New(Box::new(spec))
-            })
-            .collect();
-        created += n;
-        let engine = engine.clone();
-        let who = who.clone();
-        pending.push(tokio::spawn(async move {
-            engine
-                .act(
-                    Action::Run {
-                        tasks,
-                        ignore: false,
-                    },
-                    who,
-                )
-                .await
-        }));
-    }
-    for p in pending {
-        p.await??;
-    }
-    let submitted = start.elapsed().as_secs_f64();
-    loop {
-        let done = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
-        if done >= done_before + args.tasks {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    // `done` above is the engine's state; this waits until it is committed too.
-    engine.sync().await;
-    Ok((start.elapsed().as_secs_f64(), submitted))
 }

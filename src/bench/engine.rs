@@ -3,9 +3,6 @@
 
 use clap::Args;
 use serde_json::json;
-use std::time::{Duration, Instant};
-use taskyard_core::api::{Action, Requester};
-use taskyard_core::model::{RunItem, TaskSpec};
 use taskyard_core::runtime::RuntimeBuilder;
 
 #[derive(Args, Debug)]
@@ -38,48 +35,8 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
         engine.put_definition(def).await?;
     }
 
-    let who = Requester::new("bench");
-    let start = Instant::now();
-    let mut pending = Vec::new();
-    let mut created = 0;
-    while created < args.tasks {
-        let n = args.batch.min(args.tasks - created);
-        let tasks = (created..created + n)
-            .map(|i| {
-                let mut spec = TaskSpec::new("echo");
-                if args.threads > 0 {
-                    spec.thread = Some(format!("t{}", i % args.threads));
-                }
-                RunItem::New(Box::new(spec))
-            })
-            .collect();
-        created += n;
-        let engine = engine.clone();
-        let who = who.clone();
-        pending.push(tokio::spawn(async move {
-            engine
-                .act(
-                    Action::Run {
-                        tasks,
-                        ignore: false,
-                    },
-                    who,
-                )
-                .await
-        }));
-    }
-    for p in pending {
-        p.await??;
-    }
-    let submitted = start.elapsed();
-    loop {
-        let done = engine.counts().by_status.get("done").copied().unwrap_or(0);
-        if done as usize >= args.tasks {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let seconds = start.elapsed().as_secs_f64();
+    let (seconds, submitted) =
+        super::echo_throughput(&engine, args.tasks, args.threads, args.batch).await?;
     let counts = engine.counts();
     engine.shutdown().await;
     let tasks_per_s = args.tasks as f64 / seconds;
@@ -94,7 +51,7 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
                 "batch": args.batch,
                 "seconds": seconds,
                 "tasks_per_s": tasks_per_s.round(),
-                "submit_seconds": submitted.as_secs_f64(),
+                "submit_seconds": submitted,
                 "succeeded": counts.by_outcome.get("succeeded"),
                 "peak_rss_mib": rss,
             })
@@ -104,7 +61,7 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
             "engine: {} tasks over {} threads in {seconds:.3} s = {tasks_per_s:.0} tasks/s (submitted in {:.3} s, peak RSS {:.0} MiB)",
             args.tasks,
             args.threads,
-            submitted.as_secs_f64(),
+            submitted,
             rss.unwrap_or(0.0)
         );
     }

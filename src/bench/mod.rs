@@ -47,3 +47,58 @@ pub fn peak_rss_mib() -> Option<f64> {
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
+
+/// Runs `tasks` no-op `echo` tasks (spread over `threads` threads, submitted in `run`
+/// actions of `batch`) and returns the seconds until every one is done and committed, and seconds to submit them.
+pub async fn echo_throughput(
+    engine: &taskyard_core::runtime::EngineHandle,
+    tasks: usize,
+    threads: usize,
+    batch: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let who = taskyard_core::api::Requester::new("bench");
+    let done_before = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
+    let start = std::time::Instant::now();
+    let mut pending = Vec::new();
+    let mut created = 0;
+    while created < tasks {
+        let n = batch.min(tasks - created);
+        let specs = (created..created + n)
+            .map(|i| {
+                let mut spec = taskyard_core::model::TaskSpec::new("echo");
+                if threads > 0 {
+                    spec.thread = Some(format!("t{}", i % threads));
+                }
+                taskyard_core::model::RunItem::New(Box::new(spec))
+            })
+            .collect();
+        created += n;
+        let engine = engine.clone();
+        let who = who.clone();
+        pending.push(tokio::spawn(async move {
+            engine
+                .act(
+                    taskyard_core::api::Action::Run {
+                        tasks: specs,
+                        ignore: false,
+                    },
+                    who,
+                )
+                .await
+        }));
+    }
+    for p in pending {
+        p.await??;
+    }
+    let submitted = start.elapsed().as_secs_f64();
+    loop {
+        let done = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
+        if done >= done_before + tasks {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    // `done` above is the engine's state; this waits until it is committed too.
+    engine.sync().await;
+    Ok((start.elapsed().as_secs_f64(), submitted))
+}
