@@ -4,7 +4,8 @@
 //! - this disk's fsync rate: 4 KiB writes, each followed by `fdatasync`, in place in a
 //!   preallocated file like SQLite's reused WAL (and, for reference, appending);
 //! - sequential single-task `run` actions, each waiting for its reply (so its commit):
-//!   bound by that fsync rate;
+//!   bound by that fsync rate. The disk's speed wanders (other work on the machine), so
+//!   the two are measured in alternating rounds and each figure sums its rounds;
 //! - throughput: N no-op `builtin:echo` tasks submitted concurrently and run to `done`,
 //!   timed until the last one is committed: group commit at work.
 
@@ -66,8 +67,7 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
         }
     };
     std::fs::create_dir_all(&dir)?;
-    let fsync_per_s = fsync_rate(&dir, Duration::from_secs(1), false)?;
-    let append_fsync_per_s = fsync_rate(&dir, Duration::from_secs(1), true)?;
+    let append_fsync_per_s = fsync_rate(&dir, Duration::from_secs(1), true)?.rate();
 
     let storage = SqliteStorage::open(
         &dir,
@@ -87,11 +87,8 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
         .put_definition(Definition::new("bench-seq", ExecutorKind::External))
         .await?;
 
-    let sequential_per_s = if args.sequential > 0 {
-        Some(sequential(&engine, args.sequential).await?)
-    } else {
-        None
-    };
+    let (sequential_per_s, fsync_per_s) =
+        sequential_and_fsync(&engine, &dir, args.sequential).await?;
     let (seconds, submitted) =
         super::echo_throughput(&engine, args.tasks, args.threads, args.batch).await?;
     let counts = engine.counts();
@@ -117,6 +114,7 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
                 "succeeded": counts.by_outcome.get("succeeded"),
                 "sequential_runs": args.sequential,
                 "sequential_runs_per_s": sequential_per_s.map(f64::round),
+                "sequential_vs_fsync": sequential_per_s.map(|s| (s / fsync_per_s * 100.0).round() / 100.0),
                 "fsync_per_s": fsync_per_s.round(),
                 "append_fsync_per_s": append_fsync_per_s.round(),
                 "db_mib": db_mib,
@@ -140,9 +138,47 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sequential single-task runs (none when `n` is 0) and the in-place fsync rate, per
+/// second, measured in alternating rounds.
+async fn sequential_and_fsync(
+    engine: &EngineHandle,
+    dir: &Path,
+    n: usize,
+) -> anyhow::Result<(Option<f64>, f64)> {
+    const ROUNDS: usize = 4;
+    let mut fsync = Rate::default();
+    let mut runs = Rate::default();
+    for round in 0..ROUNDS {
+        fsync.add(fsync_rate(dir, Duration::from_millis(250), false)?);
+        let share = n / ROUNDS + usize::from(round < n % ROUNDS);
+        if share > 0 {
+            runs.add(sequential(engine, share).await?);
+        }
+    }
+    Ok(((n > 0).then(|| runs.rate()), fsync.rate()))
+}
+
+/// Events over time.
+#[derive(Default, Clone, Copy)]
+struct Rate {
+    count: u64,
+    seconds: f64,
+}
+
+impl Rate {
+    fn add(&mut self, other: Rate) {
+        self.count += other.count;
+        self.seconds += other.seconds;
+    }
+
+    fn rate(self) -> f64 {
+        self.count as f64 / self.seconds
+    }
+}
+
 /// 4 KiB writes, each made durable with `fdatasync`, for `for_at_least`: appending
 /// (the file grows, so its size is journaled too) or in place in a preallocated file.
-fn fsync_rate(dir: &Path, for_at_least: Duration, append: bool) -> anyhow::Result<f64> {
+fn fsync_rate(dir: &Path, for_at_least: Duration, append: bool) -> anyhow::Result<Rate> {
     use std::io::{Seek, SeekFrom};
     const BLOCKS: u64 = 256;
     let path = dir.join("fsync-probe");
@@ -164,14 +200,17 @@ fn fsync_rate(dir: &Path, for_at_least: Duration, append: bool) -> anyhow::Resul
         file.sync_data()?;
         n += 1;
     }
-    let rate = f64::from(n) / start.elapsed().as_secs_f64();
+    let rate = Rate {
+        count: u64::from(n),
+        seconds: start.elapsed().as_secs_f64(),
+    };
     drop(file);
     std::fs::remove_file(&path)?;
     Ok(rate)
 }
 
 /// One `run` of one task at a time, each waiting for its (committed) reply.
-async fn sequential(engine: &EngineHandle, n: usize) -> anyhow::Result<f64> {
+async fn sequential(engine: &EngineHandle, n: usize) -> anyhow::Result<Rate> {
     let who = Requester::new("bench");
     let start = Instant::now();
     for _ in 0..n {
@@ -185,5 +224,8 @@ async fn sequential(engine: &EngineHandle, n: usize) -> anyhow::Result<f64> {
             )
             .await?;
     }
-    Ok(n as f64 / start.elapsed().as_secs_f64())
+    Ok(Rate {
+        count: n as u64,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
