@@ -193,6 +193,60 @@ fn sigterm_restores_the_terminal() {
     );
 }
 
+/// Run by `a_panic_restores_the_terminal` inside tmux (ignored otherwise): the
+/// console's terminal setup, a screen drawn, then a panic.
+#[test]
+#[ignore = "the child of a_panic_restores_the_terminal"]
+fn panicking_console_child() {
+    if std::env::var_os("TASKYARD_E2E_PANIC_CHILD").is_none() {
+        return;
+    }
+    let (mut term, _guard) = taskyard::console::terminal::enter(false).expect("a terminal");
+    term.draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("CHILD-SCREEN"), f.area()))
+        .expect("draws");
+    std::thread::sleep(Duration::from_millis(500));
+    panic!("a deliberate panic in the console");
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let Some(t) = Tmux::start("panic", 100, 30) else {
+        return;
+    };
+    let me = std::env::current_exe().expect("the test binary's path");
+    t.wait_for("the shell", 10, |s| s.contains('$') || s.contains('#'));
+    t.send(&[
+        &format!(
+            "TASKYARD_E2E_PANIC_CHILD=1 {} panicking_console_child --exact --ignored --nocapture --test-threads 1; echo EXITED-$?",
+            me.display()
+        ),
+        "Enter",
+    ]);
+    t.wait_for("the child's screen", 20, |s| s.contains("CHILD-SCREEN"));
+    let after = t.wait_for("the shell back", 20, |s| s.contains("EXITED-"));
+    assert!(
+        !after.contains("CHILD-SCREEN"),
+        "the alternate screen is gone: {after}"
+    );
+    assert!(after.contains("EXITED-101"), "the child panicked: {after}");
+    // Printed after the terminal was restored, so it is still there to read.
+    assert!(
+        after.contains("a deliberate panic in the console"),
+        "the panic message is on the screen: {after}"
+    );
+    t.send(&[
+        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
+        "Enter",
+    ]);
+    let after = t.wait_for("stty after", 10, |s| {
+        s.contains("AFTER\n") || s.lines().any(|l| l.ends_with("AFTER"))
+    });
+    assert!(
+        after.contains("icanon echo AFTER"),
+        "raw mode left on: {after}"
+    );
+}
+
 /// A real `taskyard serve` on an ephemeral port, stopped by its pid when dropped.
 struct Server {
     child: std::process::Child,

@@ -13,6 +13,12 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{IsTerminal, Stdout, stdout};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the terminal is in console mode. Restoring twice (the panic hook, then the
+/// guard as the panic unwinds) must not leave the alternate screen twice: the second
+/// time puts the cursor back where the console started, over what was printed since.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -34,6 +40,7 @@ pub fn enter(mouse: bool) -> anyhow::Result<(Term, Guard)> {
     }
     install_panic_hook();
     enable_raw_mode().map_err(|e| anyhow::anyhow!("cannot put the terminal in raw mode: {e}"))?;
+    ACTIVE.store(true, Ordering::SeqCst);
     let guard = Guard;
     let mut out = stdout();
     execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
@@ -44,8 +51,11 @@ pub fn enter(mouse: bool) -> anyhow::Result<(Term, Guard)> {
     Ok((terminal, guard))
 }
 
-/// Leaves console mode; safe to call more than once.
+/// Leaves console mode; does nothing when not in it, so it is safe to call more than once.
 pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = stdout();
     let _ = execute!(
