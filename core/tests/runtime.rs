@@ -105,8 +105,8 @@ async fn echo_and_sum_run_to_success() {
     let e = wait_for(&rig.engine, e, Status::Done).await;
     let s = wait_for(&rig.engine, s, Status::Done).await;
     assert_eq!(e.outcome, Some(Outcome::Succeeded));
-    assert_eq!(e.result, Some(json!({"a": 1})));
-    assert_eq!(s.result, Some(json!({"sum": 6.5})));
+    assert_eq!(e.result, Some(json!({"a": 1}).into()));
+    assert_eq!(s.result, Some(json!({"sum": 6.5}).into()));
     let detail = rig.engine.task_detail(s.id).unwrap();
     assert_eq!(detail.attempts.len(), 1);
     assert_eq!(&*detail.attempts[0].executor, "builtin");

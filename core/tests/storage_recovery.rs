@@ -200,7 +200,7 @@ fn delayed_conclusions_resume() {
     let t = rig.task(id);
     assert_eq!(t.outcome, Some(Outcome::Succeeded));
     assert_eq!(t.outcome_reason.unwrap().kind, ReasonType::Concluded);
-    assert_eq!(t.result, Some(serde_json::json!({"by": "hand"})));
+    assert_eq!(t.result, Some(serde_json::json!({"by": "hand"}).into()));
 }
 
 #[test]

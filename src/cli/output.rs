@@ -164,12 +164,12 @@ pub fn detail(d: &TaskDetail) -> String {
     if let Some(d) = &t.desc {
         line("desc", d.clone());
     }
-    line("conf", pretty(&t.conf));
+    line("conf", pretty(&t.conf.value()));
     if let Some(r) = &t.result {
-        line("result", pretty(r));
+        line("result", pretty(&r.value()));
     }
     if let Some(e) = &t.error {
-        line("error", pretty(e));
+        line("error", pretty(&e.value()));
     }
     if !d.children.is_empty() {
         line("children", ids_text(&d.children));

@@ -8,6 +8,7 @@ use super::timers::TimerKind;
 use crate::api::{Action, ActionReply, Requester};
 use crate::error::{Error, ErrorCode, Result, id_list};
 use crate::filter::Filter;
+use crate::model::Json;
 use crate::model::{
     Outcome, Reason, ReasonType, RunItem, Status, TaskId, TaskRef, TaskSpec, validate_thread_name,
 };
@@ -352,6 +353,7 @@ impl Engine {
             Some(_) => {}
         }
         let at = now.plus_ms(delay);
+        let result = result.as_ref().map(Json::new);
         if delay == 0 {
             self.conclude_now(id, result, now);
         } else {

@@ -155,7 +155,7 @@ impl Engine {
                     id,
                     exec_id,
                     name: rec.task.name.clone(),
-                    conf: rec.task.conf.clone(),
+                    conf: rec.task.conf.value(),
                     attempt: rec.task.attempt,
                 });
             }

@@ -6,6 +6,7 @@ use super::index::Pause;
 use super::record::TaskRecord;
 use super::timers::TimerKind;
 use super::{Engine, Worker};
+use crate::model::Json;
 use crate::model::{
     Attempt, AttemptReason, EventKind, LogKind, Outcome, Reason, ReasonType, Status, Task, TaskId,
     TaskSpec,
@@ -45,9 +46,7 @@ impl Engine {
         } else {
             Status::Ready
         };
-        let conf = spec
-            .conf
-            .unwrap_or_else(|| Value::Object(Default::default()));
+        let conf = spec.conf.as_ref().map(Json::new).unwrap_or_default();
         let task = Task {
             id,
             name: name.clone(),
@@ -151,7 +150,9 @@ impl Engine {
     pub(super) fn group_of(&self, name: &str, task: &Task) -> super::GroupKey {
         let path = self.defs.get(name)?.def.concurrency_path.as_ref()?;
         let text = match path.split_first() {
-            Some((first, rest)) if first == "conf" => value_at(&task.conf, rest).to_string(),
+            Some((first, rest)) if first == "conf" => {
+                value_at(&task.conf.value(), rest).to_string()
+            }
             _ => {
                 let whole = serde_json::to_value(task).unwrap_or(Value::Null);
                 value_at(&whole, path).to_string()
@@ -290,6 +291,7 @@ impl Engine {
 
     /// The attempt succeeded: `done`/`succeeded`, or awaiting conclusion when `open`.
     pub(super) fn attempt_succeeded(&mut self, id: TaskId, result: Option<Value>, now: Millis) {
+        let result = result.as_ref().map(Json::new);
         let Some(open) = self.tasks.get(id).map(|r| r.task.open) else {
             return;
         };
@@ -338,7 +340,7 @@ impl Engine {
                 rec.task.status = Status::Waiting;
                 rec.task.retry_count += 1;
                 rec.task.execute_at = Some(at);
-                rec.task.error = end.error;
+                rec.task.error = end.error.as_ref().map(Json::new);
                 rec.task.awaiting_conclude = false;
             }
             self.attach(id, now);
@@ -355,7 +357,7 @@ impl Engine {
                 reason.data = end.error.clone().unwrap_or(Value::Null);
             }
             if let Some(rec) = self.tasks.get_mut(id) {
-                rec.task.error = end.error;
+                rec.task.error = end.error.as_ref().map(Json::new);
             }
             self.conclude(id, Outcome::Failed, reason, None, now);
         }
@@ -368,7 +370,7 @@ impl Engine {
         id: TaskId,
         outcome: Outcome,
         reason: Reason,
-        result: Option<Value>,
+        result: Option<Json>,
         now: Millis,
     ) {
         let Some(rec) = self.tasks.get(id) else {
@@ -659,7 +661,7 @@ impl Engine {
 
     /// Concludes as `succeeded` with reason `concluded` (a `conclude` action, now or at
     /// its delay). Without a `result` the executor's result stays.
-    pub(super) fn conclude_now(&mut self, id: TaskId, result: Option<Value>, now: Millis) {
+    pub(super) fn conclude_now(&mut self, id: TaskId, result: Option<Json>, now: Millis) {
         let reason = Reason::new(ReasonType::Concluded, "concluded by a conclude action");
         self.conclude(id, Outcome::Succeeded, reason, result, now);
     }

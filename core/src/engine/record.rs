@@ -1,10 +1,9 @@
 //! The engine's record of one task: the task as the API shows it, its attempts, and the
 //! bookkeeping the state machine needs (deadlines, index keys). Storage persists it whole.
 
-use crate::model::{Attempt, Status, Task, TaskId};
+use crate::model::{Attempt, Json, Status, Task, TaskId};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::cmp::Reverse;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -44,7 +43,7 @@ pub struct TaskRecord {
     pub ready_at: Option<Millis>,
     /// The result a pending delayed `conclude` will set.
     #[serde(default)]
-    pub pending_result: Option<Value>,
+    pub pending_result: Option<Json>,
     /// Sequence of the task's last log entry.
     #[serde(default)]
     pub log_seq: u64,

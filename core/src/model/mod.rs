@@ -2,6 +2,7 @@
 
 mod definition;
 mod event;
+mod json;
 mod log;
 mod reference;
 mod schedule;
@@ -10,6 +11,7 @@ mod thread;
 
 pub use definition::{Definition, ExecutorKind};
 pub use event::{Event, EventKind};
+pub use json::Json;
 pub use log::{LogEntry, LogKind, LogPage};
 pub use reference::{RunItem, TaskRef};
 pub use schedule::{Overlap, Schedule, ScheduleRow};

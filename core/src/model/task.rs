@@ -1,5 +1,6 @@
 //! The task as the API shows it (SPEC §1), and the inputs it is created from.
 
+use super::Json;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -224,7 +225,7 @@ fn is_zero(n: &i32) -> bool {
 pub struct Task {
     pub id: TaskId,
     pub name: Arc<str>,
-    pub conf: Value,
+    pub conf: Json,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,9 +254,9 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<BlockedBy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
+    pub result: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
+    pub error: Option<Json>,
     pub retry_count: u32,
     pub attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,7 +288,7 @@ impl Task {
     pub fn rerun_spec(&self) -> TaskSpec {
         TaskSpec {
             name: self.name.to_string(),
-            conf: Some(self.conf.clone()),
+            conf: Some(self.conf.value()),
             key: None,
             parent: self.parent,
             thread: self.thread.as_deref().map(str::to_string),

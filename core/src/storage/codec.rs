@@ -12,7 +12,8 @@
 
 use crate::engine::TaskRecord;
 use crate::model::{
-    Attempt, AttemptReason, LogEntry, LogKind, Outcome, Reason, ReasonType, Status, Task, TaskId,
+    Attempt, AttemptReason, Json, LogEntry, LogKind, Outcome, Reason, ReasonType, Status, Task,
+    TaskId,
 };
 use crate::time::Millis;
 use serde_json::Value;
@@ -76,6 +77,11 @@ impl Enc<'_> {
         // Serializing a `Value` into memory cannot fail (its keys are strings).
         let text = serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec());
         self.bytes(&text);
+    }
+
+    /// Task JSON is already compact text: written as it is.
+    fn json_text(&mut self, j: &Json) {
+        self.str(j.as_str());
     }
 
     /// A time relative to `base` (most of a record's times are close to its creation).
@@ -176,6 +182,11 @@ impl<'a> Dec<'a> {
     fn json(&mut self) -> Res<Value> {
         serde_json::from_slice(self.bytes()?)
             .or_else(|e| bad(format!("a JSON value is invalid: {e}")))
+    }
+
+    /// The same bytes as [`Dec::json`], kept as text (checked, not parsed into a value).
+    fn json_text(&mut self) -> Res<Json> {
+        Json::from_stored(self.str()?).or_else(|e| bad(format!("a JSON value is invalid: {e}")))
     }
 
     fn time(&mut self, base: Millis) -> Res<Millis> {
@@ -357,7 +368,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
     e.u(*id);
     e.i(base.0);
     e.str(name);
-    e.json(conf);
+    e.json_text(conf);
     e.opt(key.as_deref(), Enc::str);
     e.opt(*parent, Enc::u);
     e.opt(thread.as_deref(), Enc::str);
@@ -386,8 +397,8 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
         e.str(message);
         e.json(data);
     });
-    e.opt(result.as_ref(), Enc::json);
-    e.opt(error.as_ref(), Enc::json);
+    e.opt(result.as_ref(), Enc::json_text);
+    e.opt(error.as_ref(), Enc::json_text);
     e.u(u64::from(*retry_count));
     e.u(u64::from(*attempt));
     e.opt(exec_id.as_ref(), |e, u| e.bytes(u.as_bytes()));
@@ -438,7 +449,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
     ] {
         e.opt(*t, |e, t| e.time(t, base));
     }
-    e.opt(pending_result.as_ref(), Enc::json);
+    e.opt(pending_result.as_ref(), Enc::json_text);
     e.u(*log_seq);
 }
 
@@ -452,7 +463,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
     let id: TaskId = d.u()?;
     let base = Millis(d.i()?);
     let name = strings.get(d.str()?);
-    let conf = d.json()?;
+    let conf = d.json_text()?;
     let key = d.opt(Dec::string)?;
     let parent = d.opt(Dec::u)?;
     let thread = d.opt(|d| d.str().map(|s| strings.get(s)))?;
@@ -472,8 +483,8 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
             data: d.json()?,
         })
     })?;
-    let result = d.opt(Dec::json)?;
-    let error = d.opt(Dec::json)?;
+    let result = d.opt(Dec::json_text)?;
+    let error = d.opt(Dec::json_text)?;
     let retry_count = d.u32()?;
     let attempt = d.u32()?;
     let exec_id = d.opt(Dec::uuid)?;
@@ -527,7 +538,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
         timeout_deadline,
         ready_at,
     ] = times;
-    let pending_result = d.opt(Dec::json)?;
+    let pending_result = d.opt(Dec::json_text)?;
     let log_seq = d.u()?;
     if d.pos != buf.len() {
         return bad("it has bytes left over");
@@ -723,7 +734,7 @@ mod tests {
         let task = Task {
             id: 42,
             name: Arc::from("sum"),
-            conf: json!({"values": [1, 2.5, "x"], "nested": {"a": null}}),
+            conf: json!({"values": [1, 2.5, "x"], "nested": {"a": null}}).into(),
             key: Some("k-1".into()),
             parent: Some(7),
             thread: Some(Arc::from("imports")),
@@ -745,8 +756,8 @@ mod tests {
                 data: json!({"code": 3}),
             }),
             blocked_by: None,
-            result: Some(json!({"sum": 3})),
-            error: Some(json!("bad")),
+            result: Some(json!({"sum": 3}).into()),
+            error: Some(json!("bad").into()),
             retry_count: 2,
             attempt: 3,
             exec_id: Some(Uuid::from_u128(0x1234_5678_9abc_def0_1122_3344_5566_7788)),
@@ -782,7 +793,7 @@ mod tests {
             heartbeat_deadline: Some(t0.plus_ms(120_000)),
             timeout_deadline: Some(t0.plus_ms(31_000)),
             ready_at: Some(t0),
-            pending_result: Some(json!([1, 2])),
+            pending_result: Some(json!([1, 2]).into()),
             log_seq: 17,
             status_timer: None,
         }
@@ -801,7 +812,7 @@ mod tests {
     #[test]
     fn a_minimal_record_is_small() {
         let mut rec = sample();
-        rec.task.conf = json!({});
+        rec.task.conf = json!({}).into();
         (rec.task.key, rec.task.parent, rec.task.desc) = (None, None, None);
         rec.task.outcome_reason = None;
         (rec.task.result, rec.task.error, rec.pending_result) = (None, None, None);

@@ -267,12 +267,12 @@ fn info_lines(d: &TaskDetail, offset_s: i32) -> Vec<DLine> {
         ]);
     }
     out.push(Vec::new());
-    json_lines(&mut out, "conf", &t.conf);
+    json_lines(&mut out, "conf", &t.conf.value());
     if let Some(r) = &t.result {
-        json_lines(&mut out, "result", r);
+        json_lines(&mut out, "result", &r.value());
     }
     if let Some(e) = &t.error {
-        json_lines(&mut out, "error", e);
+        json_lines(&mut out, "error", &e.value());
     }
     out.push(Vec::new());
     let children = if d.children.is_empty() {

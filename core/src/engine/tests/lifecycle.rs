@@ -272,7 +272,7 @@ fn success_concludes_with_the_result() {
     let done = h.succeed(&t, Some(json!({"sum": 3}))).unwrap();
     assert_eq!(done.status, Status::Done);
     assert_eq!(done.outcome, Some(Outcome::Succeeded));
-    assert_eq!(done.result, Some(json!({"sum": 3})));
+    assert_eq!(done.result, Some(json!({"sum": 3}).into()));
     assert_eq!(done.concluded_at, Some(h.now));
     assert_eq!(done.outcome_reason.unwrap().kind, ReasonType::Succeeded);
     let a = &h.e.task_detail(id, h.now).unwrap().attempts[0];
@@ -287,7 +287,7 @@ fn a_terminal_failure_keeps_the_error_payload() {
     let t = h.claim("a");
     let done = h.fail(&t, Some(json!({"code": 7})), "bad input").unwrap();
     assert_eq!(done.attempt, 1, "failing without start starts the attempt");
-    assert_eq!(done.error, Some(json!({"code": 7})));
+    assert_eq!(done.error, Some(json!({"code": 7}).into()));
     let reason = done.outcome_reason.unwrap();
     assert_eq!(reason.kind, ReasonType::FailedByExecutor);
     assert_eq!(reason.data, json!({"code": 7}));
@@ -395,7 +395,7 @@ fn open_tasks_await_a_conclude_and_keep_the_executor_result() {
     let reply = h.succeed(&t, Some(json!({"n": 1}))).unwrap();
     assert_eq!(reply.status, Status::InProgress);
     assert!(reply.awaiting_conclude);
-    assert_eq!(reply.result, Some(json!({"n": 1})));
+    assert_eq!(reply.result, Some(json!({"n": 1}).into()));
     let a = &h.e.task_detail(id, h.now).unwrap().attempts[0];
     assert_eq!(a.reason.as_ref().unwrap().kind, ReasonType::Succeeded);
     // The attempt ended: no timeout applies, and its slot is free.
@@ -412,7 +412,11 @@ fn open_tasks_await_a_conclude_and_keep_the_executor_result() {
     h.ok(conclude(id, 0, None));
     let done = h.task(id);
     assert_eq!(done.outcome, Some(Outcome::Succeeded));
-    assert_eq!(done.result, Some(json!({"n": 1})), "kept without a result");
+    assert_eq!(
+        done.result,
+        Some(json!({"n": 1}).into()),
+        "kept without a result"
+    );
     assert_eq!(done.outcome_reason.unwrap().kind, ReasonType::Concluded);
     assert!(!done.awaiting_conclude);
     assert_eq!(h.e.thread("t").current, None);
@@ -428,7 +432,7 @@ fn conclude_with_a_result_replaces_the_executor_result() {
     let t = h.claim("a");
     h.succeed(&t, Some(json!(1))).unwrap();
     h.ok(conclude(id, 0, Some(json!(2))));
-    assert_eq!(h.task(id).result, Some(json!(2)));
+    assert_eq!(h.task(id).result, Some(json!(2).into()));
 }
 
 #[test]
@@ -453,7 +457,7 @@ fn a_delayed_conclusion_blocks_claiming_until_it_lands() {
     h.advance(1);
     let t = h.task(id);
     assert_eq!(t.outcome, Some(Outcome::Succeeded));
-    assert_eq!(t.result, Some(json!("r")));
+    assert_eq!(t.result, Some(json!("r").into()));
     assert_eq!(t.conclude_at, None);
     assert_eq!(t.outcome_reason.unwrap().kind, ReasonType::Concluded);
 }
@@ -471,7 +475,7 @@ fn a_second_conclude_replaces_the_first() {
     h.ok(conclude(b, 1_000, Some(json!("first"))));
     h.ok(conclude(b, 2_000, None));
     h.advance(1_000);
-    assert_eq!(h.task(a).result, Some(json!("second")));
+    assert_eq!(h.task(a).result, Some(json!("second").into()));
     assert_eq!(
         h.status(b),
         Status::Ready,
@@ -506,7 +510,7 @@ fn a_conclusion_some_other_way_drops_the_pending_one() {
     h.advance(3_000);
     assert!(h.events_since(n).is_empty());
     let ta = h.task(a);
-    assert_eq!(ta.result, Some(json!("executor")));
+    assert_eq!(ta.result, Some(json!("executor").into()));
     assert_eq!(ta.outcome_reason.unwrap().kind, ReasonType::Succeeded);
     assert_eq!(h.task(b).outcome, Some(Outcome::Canceled));
 }

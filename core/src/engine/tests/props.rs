@@ -460,7 +460,7 @@ fn step(h: &mut H, m: &mut Model, op: &Op) -> Vec<TaskId> {
                 assert_eq!(rec.live_exec(), Some(d.exec_id));
                 assert_eq!(
                     (d.attempt, d.conf.clone()),
-                    (rec.task.attempt, rec.task.conf.clone())
+                    (rec.task.attempt, rec.task.conf.value())
                 );
                 assert!(!m.ended.contains(&d.exec_id));
                 m.execs.entry(d.id).or_default().push(d.exec_id);
