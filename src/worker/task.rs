@@ -16,8 +16,11 @@ use taskyard_core::model::Task;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-/// How often a running task is heartbeated (and its new log lines shipped).
+/// How often a running task is heartbeated.
 const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long a new stderr line waits for others to ship with it: live logs stay live,
+/// and a chatty command still costs a few notifies a second, not one per line.
+const LINE_DELAY: Duration = Duration::from_millis(100);
 /// Lines shipped in one notify at most, and buffered while the server is away.
 const LINES_PER_NOTIFY: usize = 100;
 const MAX_BUFFERED_LINES: usize = 10_000;
@@ -137,6 +140,8 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
     let mut ticker = tokio::time::interval(HEARTBEAT);
     ticker.tick().await;
     let mut lines_open = true;
+    // When the buffered lines go out, if there are any.
+    let mut ship_at: Option<tokio::time::Instant> = None;
     let status = loop {
         let flush_now = tokio::select! {
             status = cmd.child.wait() => {
@@ -153,6 +158,7 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
                     if buffered.len() < MAX_BUFFERED_LINES {
                         buffered.push(line);
                     }
+                    ship_at.get_or_insert_with(|| tokio::time::Instant::now() + LINE_DELAY);
                     buffered.len() >= LINES_PER_NOTIFY
                 }
                 None => {
@@ -161,7 +167,11 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
                 }
             },
             _ = ticker.tick() => true,
+            _ = sleep_until_some(ship_at) => true,
         };
+        if flush_now {
+            ship_at = None;
+        }
         // A failed notify that is not the end of the attempt means the server is away
         // or busy: the lines stay buffered for the next tick.
         if flush_now
@@ -249,6 +259,14 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
 
 /// Heartbeat with up to [`LINES_PER_NOTIFY`] buffered lines; shipped lines leave the
 /// buffer.
+/// Sleeps until `at`, or forever without it.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn notify(
     client: &Client,
     exec: ExecRef,
