@@ -132,7 +132,7 @@ async fn failures_retry_after_the_delay_on_the_engine_clock() {
     rig.clock.advance(1_000);
     let t = wait_for(&rig.engine, id, Status::Done).await;
     assert_eq!(t.attempt, 2);
-    assert_eq!(t.outcome_reason.unwrap().message, "boom");
+    assert_eq!(&*t.outcome_reason.unwrap().message, "boom");
 }
 
 async fn panics(_ctx: HandlerContext) -> HandlerResult {

@@ -13,7 +13,12 @@ use crate::model::{
 };
 use crate::time::Millis;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// A constant message as one allocation shared by every task that carries it.
+fn shared(slot: &'static OnceLock<Arc<str>>, text: &'static str) -> Arc<str> {
+    slot.get_or_init(|| Arc::from(text)).clone()
+}
 
 /// How an attempt ended, before deciding between retry and failure.
 pub(crate) struct AttemptEnd {
@@ -273,7 +278,7 @@ impl Engine {
     }
 
     /// Marks the current attempt ended, with its reason.
-    fn close_attempt(rec: &mut TaskRecord, now: Millis, kind: ReasonType, message: &str) {
+    fn close_attempt(rec: &mut TaskRecord, now: Millis, kind: ReasonType, message: &Arc<str>) {
         if let Some(a) = rec.attempts.last_mut()
             && a.ended_at.is_none()
             && Some(a.exec_id) == rec.task.exec_id
@@ -281,7 +286,7 @@ impl Engine {
             a.ended_at = Some(now);
             a.reason = Some(AttemptReason {
                 kind,
-                message: message.to_string(),
+                message: message.clone(),
             });
         }
         rec.start_deadline = None;
@@ -296,13 +301,18 @@ impl Engine {
             return;
         };
         if !open {
-            let reason = Reason::new(ReasonType::Succeeded, "the executor reported success");
+            static MESSAGE: OnceLock<Arc<str>> = OnceLock::new();
+            let reason = Reason::new(
+                ReasonType::Succeeded,
+                shared(&MESSAGE, "the executor reported success"),
+            );
             self.conclude(id, Outcome::Succeeded, reason, result, now);
             return;
         }
         self.detach(id);
         if let Some(rec) = self.tasks.get_mut(id) {
-            Self::close_attempt(rec, now, ReasonType::Succeeded, "");
+            static EMPTY: OnceLock<Arc<str>> = OnceLock::new();
+            Self::close_attempt(rec, now, ReasonType::Succeeded, &shared(&EMPTY, ""));
             rec.task.awaiting_conclude = true;
             rec.task.result = result;
         }
@@ -336,7 +346,7 @@ impl Engine {
             let at = now.plus_ms(delay);
             self.detach(id);
             if let Some(rec) = self.tasks.get_mut(id) {
-                Self::close_attempt(rec, now, end.kind, &end.message);
+                Self::close_attempt(rec, now, end.kind, &Arc::from(end.message.as_str()));
                 rec.task.status = Status::Waiting;
                 rec.task.retry_count += 1;
                 rec.task.execute_at = Some(at);
@@ -388,7 +398,7 @@ impl Engine {
         let message = match outcome {
             Outcome::Succeeded => format!("succeeded ({})", reason.message),
             Outcome::Failed => format!("failed ({}: {})", reason.kind.as_str(), reason.message),
-            Outcome::Canceled => reason.message.clone(),
+            Outcome::Canceled => reason.message.to_string(),
         };
         Self::close_attempt(rec, now, reason.kind, &reason.message);
         rec.task.status = Status::Done;
@@ -662,7 +672,11 @@ impl Engine {
     /// Concludes as `succeeded` with reason `concluded` (a `conclude` action, now or at
     /// its delay). Without a `result` the executor's result stays.
     pub(super) fn conclude_now(&mut self, id: TaskId, result: Option<Json>, now: Millis) {
-        let reason = Reason::new(ReasonType::Concluded, "concluded by a conclude action");
+        static MESSAGE: OnceLock<Arc<str>> = OnceLock::new();
+        let reason = Reason::new(
+            ReasonType::Concluded,
+            shared(&MESSAGE, "concluded by a conclude action"),
+        );
         self.conclude(id, Outcome::Succeeded, reason, result, now);
     }
 

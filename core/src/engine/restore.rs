@@ -69,8 +69,16 @@ impl Engine {
 
         let mut requested = Vec::new();
         let mut interrupted = Vec::new();
+        // Loading changes nothing storage lacks: do not list a million ids as dirty.
+        let track_records = std::mem::replace(&mut self.track_records, false);
         for rec in records {
-            let mut rec = rec?;
+            let mut rec = match rec {
+                Ok(rec) => rec,
+                Err(e) => {
+                    self.track_records = track_records;
+                    return Err(e);
+                }
+            };
             let id = rec.id();
             self.next_id = self.next_id.max(id + 1);
             if let Some(th) = rec.task.thread.as_deref() {
@@ -125,7 +133,7 @@ impl Engine {
         for q in self.retention.values_mut() {
             q.make_contiguous().sort_unstable();
         }
-        // Loading changed nothing that storage does not already have.
+        self.track_records = track_records;
         self.dirty = Vec::new();
         self.events.clear();
         // A firing missed while down happens now, as an ordinary change.

@@ -129,13 +129,15 @@ impl ReasonType {
 pub struct Reason {
     #[serde(rename = "type")]
     pub kind: ReasonType,
-    pub message: String,
+    /// Shared: most tasks end with one of a few messages, and an attempt's reason repeats
+    /// its task's.
+    pub message: Arc<str>,
     #[serde(default)]
     pub data: Value,
 }
 
 impl Reason {
-    pub fn new(kind: ReasonType, message: impl Into<String>) -> Reason {
+    pub fn new(kind: ReasonType, message: impl Into<Arc<str>>) -> Reason {
         Reason {
             kind,
             message: message.into(),
@@ -324,8 +326,12 @@ pub struct Attempt {
 pub struct AttemptReason {
     #[serde(rename = "type")]
     pub kind: ReasonType,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
+    #[serde(default, skip_serializing_if = "str_is_empty")]
+    pub message: Arc<str>,
+}
+
+fn str_is_empty(s: &Arc<str>) -> bool {
+    s.is_empty()
 }
 
 /// The single-task view: the task plus its attempts, children and workspace files.

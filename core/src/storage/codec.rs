@@ -479,7 +479,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
     let outcome_reason = d.opt(|d| {
         Ok(Reason {
             kind: reason_of(d.u8()?)?,
-            message: d.string()?,
+            message: strings.get(d.str()?),
             data: d.json()?,
         })
     })?;
@@ -514,7 +514,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
             reason: d.opt(|d| {
                 Ok(AttemptReason {
                     kind: reason_of(d.u8()?)?,
-                    message: d.string()?,
+                    message: strings.get(d.str()?),
                 })
             })?,
         });

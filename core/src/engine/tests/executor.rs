@@ -192,7 +192,7 @@ fn in_process_failures_have_their_own_reason() {
         .unwrap();
     let reason = task.outcome_reason.unwrap();
     assert_eq!(
-        (reason.kind, reason.message.as_str()),
+        (reason.kind, &*reason.message),
         (ReasonType::HandlerPanicked, "oops")
     );
     let e = h

@@ -252,7 +252,7 @@ fn retries_wait_with_backoff_up_to_the_cap() {
     assert_eq!((last.retry_count, last.attempt), (3, 4));
     let reason = last.outcome_reason.unwrap();
     assert_eq!(reason.kind, ReasonType::FailedByExecutor);
-    assert_eq!(reason.message, "boom");
+    assert_eq!(&*reason.message, "boom");
     let attempts = h.e.task_detail(id, h.now).unwrap().attempts;
     assert_eq!(attempts.len(), 4);
     assert!(
