@@ -2,12 +2,11 @@
 //! limit and the JSON fallbacks for unknown routes and methods.
 
 mod actions;
-mod definitions;
 mod events;
 mod executor;
 mod meta;
+mod named;
 mod reads;
-mod schedules;
 
 use super::auth::Auth;
 use super::gate::Gate;
@@ -15,6 +14,7 @@ use super::metrics::Metrics;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use named::{Definitions, Schedules};
 use std::sync::Arc;
 use std::time::Duration;
 use taskyard_core::api::Requester;
@@ -78,19 +78,19 @@ pub fn router(app: App, max_body: usize) -> Router {
         .route("/api/v1/tasks/{id}/log", get(reads::log))
         .route("/api/v1/threads", get(reads::threads))
         .route("/api/v1/stats", get(reads::stats))
-        .route("/api/v1/definitions", get(definitions::list))
+        .route("/api/v1/definitions", get(named::list::<Definitions>))
         .route(
             "/api/v1/definitions/{name}",
-            get(definitions::get_one)
-                .put(definitions::put)
-                .delete(definitions::delete),
+            get(named::get_one::<Definitions>)
+                .put(named::put::<Definitions>)
+                .delete(named::delete::<Definitions>),
         )
-        .route("/api/v1/schedules", get(schedules::list))
+        .route("/api/v1/schedules", get(named::list::<Schedules>))
         .route(
             "/api/v1/schedules/{name}",
-            get(schedules::get_one)
-                .put(schedules::put)
-                .delete(schedules::delete),
+            get(named::get_one::<Schedules>)
+                .put(named::put::<Schedules>)
+                .delete(named::delete::<Schedules>),
         )
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/openapi.json", get(meta::openapi))
