@@ -57,19 +57,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 /// CPU time of the calling thread: what a frame costs whatever else the machine runs.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec we pass, which lives on our stack.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
+    super::cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// Current resident set size in MiB (Linux).

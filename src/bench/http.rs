@@ -7,6 +7,8 @@
 //! 4. the same from `--clients` (16) concurrent clients.
 //!
 //! Client and server share this process and its cores, so the figures are a floor.
+//! Each phase also reports the process's CPU time per task (client, server, engine and
+//! writer together): on a shared, busy machine that is steadier than the rates.
 //! Storage is SQLite (synchronous=full) in a temporary directory unless `--storage memory`.
 
 use crate::server::{self, Auth, ServerOptions, StorageKind};
@@ -16,7 +18,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use taskyard::client::Client;
+use taskyard::client::{Client, Receipt};
 use taskyard_core::api::{Action, ExecRef, PollRequest, SuccessRequest};
 use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
 use taskyard_core::runtime::RuntimeBuilder;
@@ -53,6 +55,30 @@ pub struct HttpBench {
     json: bool,
 }
 
+/// Wall time and process CPU time of one phase.
+struct Phase {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Phase {
+    fn start() -> Phase {
+        Phase {
+            wall: Instant::now(),
+            cpu: super::cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID),
+        }
+    }
+
+    /// (seconds elapsed, CPU microseconds per task).
+    fn end(self, tasks: usize) -> (f64, f64) {
+        let cpu = super::cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID).saturating_sub(self.cpu);
+        (
+            self.wall.elapsed().as_secs_f64(),
+            (cpu.as_secs_f64() * 1e6 / tasks.max(1) as f64 * 10.0).round() / 10.0,
+        )
+    }
+}
+
 fn run_action(n: usize) -> Action {
     Action::Run {
         tasks: (0..n)
@@ -77,7 +103,9 @@ async fn worker_loop(
         wait_ms: 200,
     };
     while done.load(Ordering::Relaxed) < total {
-        let tasks = client.poll(&req).await?;
+        // Receipts, not whole tasks: the loop needs only the claim, and decoding what it
+        // does not use would be counted against the server.
+        let tasks: Vec<Receipt> = client.poll_as(&req).await?;
         let calls = futures::stream::iter(tasks.into_iter().filter_map(|t| {
             let exec = ExecRef {
                 id: t.id,
@@ -85,9 +113,9 @@ async fn worker_loop(
             };
             let client = client.clone();
             Some(async move {
-                client.start(exec).await?;
+                client.start_as::<Receipt>(exec).await?;
                 client
-                    .succeed(&SuccessRequest {
+                    .succeed_as::<Receipt>(&SuccessRequest {
                         id: exec.id,
                         exec_id: exec.exec_id,
                         result: None,
@@ -143,18 +171,18 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     };
 
     // 1. Batches.
-    let start = Instant::now();
+    let phase = Phase::start();
     let mut submitted = 0;
     while submitted < args.tasks {
         let n = args.batch.min(args.tasks - submitted);
         client.act(&run_action(n)).await?;
         submitted += n;
     }
-    let batch_s = start.elapsed().as_secs_f64();
+    let (batch_s, batch_cpu) = phase.end(args.tasks);
 
     // 2. Drain.
     let done = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
+    let phase = Phase::start();
     let loops: Vec<_> = (0..args.workers)
         .map(|i| {
             tokio::spawn(worker_loop(
@@ -169,20 +197,20 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     for l in loops {
         l.await??;
     }
-    let drain_s = start.elapsed().as_secs_f64();
+    let (drain_s, drain_cpu) = phase.end(args.tasks);
 
     // 3. Single-task runs, one after the other.
     let singles = args.singles.max(1);
     let sequential = (singles / 4).max(1);
-    let start = Instant::now();
+    let phase = Phase::start();
     for _ in 0..sequential {
         client.act(&run_action(1)).await?;
     }
-    let sequential_s = start.elapsed().as_secs_f64();
+    let (sequential_s, sequential_cpu) = phase.end(sequential);
 
     // 4. Single-task runs from concurrent clients.
     let per_client = singles.div_ceil(args.clients);
-    let start = Instant::now();
+    let phase = Phase::start();
     let clients: Vec<_> = (0..args.clients)
         .map(|_| {
             let client = client.clone();
@@ -197,7 +225,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     for c in clients {
         c.await??;
     }
-    let concurrent_s = start.elapsed().as_secs_f64();
+    let (concurrent_s, concurrent_cpu) = phase.end(per_client * args.clients);
 
     running.stop(Duration::from_secs(5)).await;
     engine.shutdown().await;
@@ -211,10 +239,14 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         "http": if args.http2 { "2" } else { "1.1" },
         "batch": args.batch,
         "batch_run_tasks_per_s": rate(args.tasks, batch_s),
+        "batch_run_cpu_us_per_task": batch_cpu,
         "drain_tasks_per_s": rate(args.tasks, drain_s),
+        "drain_cpu_us_per_task": drain_cpu,
         "single_run_sequential_per_s": rate(sequential, sequential_s),
+        "single_run_sequential_cpu_us": sequential_cpu,
         "clients": args.clients,
         "single_run_concurrent_per_s": rate(per_client * args.clients, concurrent_s),
+        "single_run_concurrent_cpu_us": concurrent_cpu,
         "peak_rss_mib": super::peak_rss_mib(),
     });
     if args.json {

@@ -106,9 +106,9 @@ impl EventStream {
         let query: Vec<(&str, String)> = last_seq
             .map(|s| vec![("since", s.to_string())])
             .unwrap_or_default();
-        let url = client.url("/api/v1/events", &query);
+        let url = client.url("/api/v1/events", &query)?;
         let resp = client
-            .request(reqwest::Method::GET, &url)
+            .request(reqwest::Method::GET, url)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await

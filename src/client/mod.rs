@@ -6,20 +6,24 @@ pub mod events;
 
 pub use events::{EventStream, StreamItem};
 
-use reqwest::{Method, StatusCode};
+use axum::body::Bytes;
+use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use taskyard_core::api::{
-    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollReply, PollRequest,
-    SortKey, SortOrder, Stats, SuccessRequest, TaskPage, TaskQuery,
+    Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest, SortKey,
+    SortOrder, Stats, SuccessRequest, TaskPage, TaskQuery,
 };
 use taskyard_core::model::{
-    Definition, LogPage, Schedule, ScheduleRow, Task, TaskDetail, TaskId, ThreadRow,
+    Definition, LogPage, Outcome, Schedule, ScheduleRow, Status, Task, TaskDetail, TaskId,
+    ThreadRow,
 };
 use taskyard_core::{Error, ErrorCode};
+use uuid::Uuid;
 
 /// The default server address (`taskyard serve` listens here).
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7571";
@@ -74,6 +78,18 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// The endpoints called per task, parsed once: parsing a URL is a visible part of a
+    /// small call's cost.
+    hot: Arc<HotUrls>,
+}
+
+struct HotUrls {
+    actions: Url,
+    poll: Url,
+    start: Url,
+    notify: Url,
+    success: Url,
+    fail: Url,
 }
 
 impl fmt::Debug for Client {
@@ -81,6 +97,20 @@ impl fmt::Debug for Client {
         // Never print the token.
         f.debug_struct("Client").field("base", &self.base).finish()
     }
+}
+
+/// What an executor call's reply says about the task, without the rest of it (conf,
+/// result, times...): for callers that only need the claim and its state, decoding a
+/// whole task is a visible part of a call's cost. Unknown fields are skipped.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Receipt {
+    pub id: TaskId,
+    pub status: Status,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    pub attempt: u32,
+    #[serde(default)]
+    pub exec_id: Option<Uuid>,
 }
 
 /// Requests that are not long polls or streams give up after this.
@@ -116,16 +146,36 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .pool_max_idle_per_host(256);
-        if http2 {
-            builder = builder.http2_prior_knowledge();
-        }
+        builder = if http2 {
+            builder.http2_prior_knowledge()
+        } else {
+            // reqwest only ever retries HTTP/2 refusals; over HTTP/1.1 its retry layer
+            // would just copy every request's headers in case.
+            builder.retry(reqwest::retry::never().max_retries_per_request(0))
+        };
         let http = builder
             .build()
             .map_err(|e| ClientError::Transport(format!("cannot build an HTTP client: {e}")))?;
+        let parse = |path: &str| {
+            Url::parse(&format!("{base}{path}")).map_err(|e| {
+                ClientError::Transport(format!(
+                    "server address `{base}` is not a valid URL ({e}); e.g. {DEFAULT_SERVER}"
+                ))
+            })
+        };
+        let hot = HotUrls {
+            actions: parse("/api/v1/actions")?,
+            poll: parse("/api/v1/executor/poll")?,
+            start: parse("/api/v1/executor/start")?,
+            notify: parse("/api/v1/executor/notify")?,
+            success: parse("/api/v1/executor/success")?,
+            fail: parse("/api/v1/executor/fail")?,
+        };
         Ok(Client {
             http,
             base,
             token: token.filter(|t| !t.is_empty()),
+            hot: Arc::new(hot),
         })
     }
 
@@ -133,17 +183,17 @@ impl Client {
         &self.base
     }
 
-    fn url(&self, path: &str, query: &[(&str, String)]) -> String {
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url> {
         let mut url = format!("{}{path}", self.base);
         if !query.is_empty() {
             let encoded = serde_urlencoded::to_string(query).unwrap_or_default();
             url.push('?');
             url.push_str(&encoded);
         }
-        url
+        Url::parse(&url).map_err(|e| ClientError::Transport(format!("bad request URL {url}: {e}")))
     }
 
-    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
         let req = self.http.request(method, url);
         match &self.token {
             Some(t) => req.bearer_auth(t),
@@ -167,17 +217,18 @@ impl Client {
         }
     }
 
+    /// Sends one request (with a JSON body if given) and returns the body of a
+    /// successful answer; an error answer becomes [`ClientError::Api`].
     async fn send(
         &self,
         method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<Vec<u8>>,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
         timeout: Duration,
-    ) -> Result<RawBody> {
-        let url = self.url(path, query);
-        let mut req = self.request(method, &url).timeout(timeout);
+    ) -> Result<Bytes> {
+        let mut req = self.request(method, url).timeout(timeout);
         if let Some(body) = body {
+            let body = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
@@ -186,86 +237,100 @@ impl Client {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() {
-            Ok(RawBody(bytes))
+            Ok(bytes)
         } else {
             Err(api_error(status, &bytes))
         }
     }
 
+    /// [`Client::send`], then the answer decoded as `T`.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<Vec<u8>>,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+        timeout: Duration,
     ) -> Result<T> {
-        self.call_with_timeout(method, path, query, body, REQUEST_TIMEOUT)
+        let bytes = self.send(method, url, body, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        self.call(Method::POST, url.clone(), Some(body), REQUEST_TIMEOUT)
             .await
     }
 
-    async fn call_with_timeout<T: DeserializeOwned>(
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+        let url = self.url(path, query)?;
+        self.call(Method::GET, url, NO_BODY, REQUEST_TIMEOUT).await
+    }
+
+    /// PUT or DELETE of one named definition or schedule (`kind` is the collection).
+    async fn named<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<Vec<u8>>,
-        timeout: Duration,
+        kind: &str,
+        name: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<T> {
-        let body = self.send(method, path, query, body, timeout).await?;
-        serde_json::from_slice(&body.0).map_err(|e| ClientError::Decode(e.to_string()))
-    }
-
-    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T> {
-        let body = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.call(Method::POST, path, &[], Some(body)).await
-    }
-
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
-        self.call(Method::GET, path, query, None).await
+        let url = self.url(&format!("/api/v1/{kind}/{}", encode_segment(name)), &[])?;
+        self.call(method, url, body, REQUEST_TIMEOUT).await
     }
 
     // --- actions ----------------------------------------------------------------------
 
     pub async fn act(&self, action: &Action) -> Result<ActionReply> {
-        self.post("/api/v1/actions", action).await
+        self.post(&self.hot.actions, action).await
     }
 
     // --- executor protocol --------------------------------------------------------------
 
     /// `poll`; a long poll (`wait_ms` > 0) gets a timeout long enough to wait it out.
     pub async fn poll(&self, req: &PollRequest) -> Result<Vec<Task>> {
-        let body = serde_json::to_vec(req).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.poll_as(req).await
+    }
+
+    /// [`Client::poll`], each claimed task decoded as `R` (e.g. [`Receipt`]).
+    pub async fn poll_as<R: DeserializeOwned>(&self, req: &PollRequest) -> Result<Vec<R>> {
+        #[derive(serde::Deserialize)]
+        struct Reply<R> {
+            tasks: Vec<R>,
+        }
         let timeout = REQUEST_TIMEOUT + Duration::from_millis(req.wait_ms);
-        let reply: PollReply = self
-            .call_with_timeout(
-                Method::POST,
-                "/api/v1/executor/poll",
-                &[],
-                Some(body),
-                timeout,
-            )
+        let reply: Reply<R> = self
+            .call(Method::POST, self.hot.poll.clone(), Some(req), timeout)
             .await?;
         Ok(reply.tasks)
     }
 
     pub async fn start(&self, call: ExecRef) -> Result<Task> {
-        self.post("/api/v1/executor/start", &call).await
+        self.start_as(call).await
+    }
+
+    /// [`Client::start`], the reply decoded as `R` (e.g. [`Receipt`]).
+    pub async fn start_as<R: DeserializeOwned>(&self, call: ExecRef) -> Result<R> {
+        self.post(&self.hot.start, &call).await
     }
 
     pub async fn notify(&self, req: &NotifyRequest) -> Result<NotifyReply> {
-        self.post("/api/v1/executor/notify", req).await
+        self.post(&self.hot.notify, req).await
     }
 
     pub async fn succeed(&self, req: &SuccessRequest) -> Result<Task> {
-        self.post("/api/v1/executor/success", req).await
+        self.succeed_as(req).await
+    }
+
+    /// [`Client::succeed`], the reply decoded as `R` (e.g. [`Receipt`]).
+    pub async fn succeed_as<R: DeserializeOwned>(&self, req: &SuccessRequest) -> Result<R> {
+        self.post(&self.hot.success, req).await
     }
 
     pub async fn fail(&self, req: &FailRequest) -> Result<Task> {
-        self.post("/api/v1/executor/fail", req).await
+        self.post(&self.hot.fail, req).await
     }
 
     // --- reads --------------------------------------------------------------------------
@@ -331,24 +396,13 @@ impl Client {
     }
 
     pub async fn put_definition(&self, def: &Definition) -> Result<Definition> {
-        let body = serde_json::to_vec(def).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.call(
-            Method::PUT,
-            &format!("/api/v1/definitions/{}", encode_segment(&def.name)),
-            &[],
-            Some(body),
-        )
-        .await
+        self.named(Method::PUT, "definitions", &def.name, Some(def))
+            .await
     }
 
     pub async fn delete_definition(&self, name: &str) -> Result<Definition> {
-        self.call(
-            Method::DELETE,
-            &format!("/api/v1/definitions/{}", encode_segment(name)),
-            &[],
-            None,
-        )
-        .await
+        self.named(Method::DELETE, "definitions", name, NO_BODY)
+            .await
     }
 
     pub async fn schedules(&self) -> Result<Vec<ScheduleRow>> {
@@ -366,24 +420,12 @@ impl Client {
     }
 
     pub async fn put_schedule(&self, schedule: &Schedule) -> Result<ScheduleRow> {
-        let body = serde_json::to_vec(schedule).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.call(
-            Method::PUT,
-            &format!("/api/v1/schedules/{}", encode_segment(&schedule.name)),
-            &[],
-            Some(body),
-        )
-        .await
+        self.named(Method::PUT, "schedules", &schedule.name, Some(schedule))
+            .await
     }
 
     pub async fn delete_schedule(&self, name: &str) -> Result<Schedule> {
-        self.call(
-            Method::DELETE,
-            &format!("/api/v1/schedules/{}", encode_segment(name)),
-            &[],
-            None,
-        )
-        .await
+        self.named(Method::DELETE, "schedules", name, NO_BODY).await
     }
 
     pub async fn stats(&self) -> Result<Stats> {
@@ -396,10 +438,11 @@ impl Client {
 
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> Result<String> {
+        let url = self.url("/metrics", &[])?;
         let body = self
-            .send(Method::GET, "/metrics", &[], None, REQUEST_TIMEOUT)
+            .send(Method::GET, url, NO_BODY, REQUEST_TIMEOUT)
             .await?;
-        String::from_utf8(body.0.to_vec()).map_err(|e| ClientError::Decode(e.to_string()))
+        String::from_utf8(body.to_vec()).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// The event stream, from after `since` (or from now), reconnecting and resuming by
@@ -451,5 +494,5 @@ fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
     }
 }
 
-/// A successful answer's raw body.
-struct RawBody(axum::body::Bytes);
+/// The `body` of a request without one.
+const NO_BODY: Option<&()> = None;

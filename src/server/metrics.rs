@@ -1,17 +1,22 @@
 //! `GET /metrics`: the engine's counts and the server's own request counters in the
 //! Prometheus text format (version 0.0.4).
 
+use axum::http::Method;
 use parking_lot::Mutex;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, Ordering};
 use taskyard_core::api::Stats;
 
+/// (method, status, answers) of one route template.
+type RouteCounts = Vec<(Method, u16, u64)>;
+
 /// Counters the server keeps about itself.
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → count.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Route template → its counts; looked up by `&str`, so counting an answer
+    /// allocates nothing once its route has been seen.
+    requests: Mutex<FxHashMap<String, RouteCounts>>,
     pub sse_clients: AtomicI64,
     pub long_polls: AtomicI64,
 }
@@ -40,12 +45,19 @@ fn escape(value: &str) -> String {
 }
 
 impl Metrics {
-    pub fn record(&self, method: &str, route: &str, status: u16) {
-        *self
-            .requests
-            .lock()
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default() += 1;
+    pub fn record(&self, method: &Method, route: &str, status: u16) {
+        let mut requests = self.requests.lock();
+        let counts = match requests.get_mut(route) {
+            Some(counts) => counts,
+            None => requests.entry(route.to_string()).or_default(),
+        };
+        match counts
+            .iter_mut()
+            .find(|(m, s, _)| *s == status && m == method)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((method.clone(), status, 1)),
+        }
     }
 
     pub fn render(&self, stats: &Stats, last_seq: u64) -> String {
@@ -115,12 +127,21 @@ impl Metrics {
             out,
             "# HELP taskyard_http_requests_total HTTP requests answered, by route and status.\n# TYPE taskyard_http_requests_total counter"
         );
-        for ((method, route, status), n) in self.requests.lock().iter() {
+        let mut rows: Vec<(String, String, u16, u64)> = Vec::new();
+        let requests = self.requests.lock();
+        for (route, counts) in requests.iter() {
+            for (method, status, n) in counts {
+                rows.push((method.to_string(), route.clone(), *status, *n));
+            }
+        }
+        drop(requests);
+        rows.sort_unstable();
+        for (method, route, status, n) in rows {
             let _ = writeln!(
                 out,
                 "taskyard_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
-                escape(method),
-                escape(route)
+                escape(&method),
+                escape(&route)
             );
         }
         out

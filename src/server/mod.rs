@@ -3,7 +3,9 @@
 mod auth;
 mod error;
 mod extract;
+mod gate;
 mod metrics;
+mod reply;
 mod routes;
 
 pub use auth::Auth;

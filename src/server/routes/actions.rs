@@ -3,8 +3,8 @@
 use super::{App, Caller};
 use crate::server::error::ApiResult;
 use crate::server::extract::{Body, parse_json};
+use crate::server::reply::{Reply, reply};
 use axum::Extension;
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use taskyard_core::ErrorCode;
@@ -15,7 +15,7 @@ pub async fn act(
     State(app): State<App>,
     Extension(Caller(who)): Extension<Caller>,
     Body(body): Body,
-) -> ApiResult<Json<ActionReply>> {
+) -> ApiResult<Reply<ActionReply>> {
     let action = match serde_json::from_slice::<RunBody>(&body) {
         Ok(run) => Action::Run {
             tasks: run.tasks,
@@ -24,7 +24,7 @@ pub async fn act(
         // Anything else, and every error, goes through the one canonical parse.
         Err(_) => parse_json(&body, ErrorCode::InvalidAction, "the action")?,
     };
-    Ok(Json(app.engine.act(action, who).await?))
+    Ok(reply(app.engine.act(action, who).await?))
 }
 
 /// The exact shape of [`Action::Run`], parsed directly: `Action` is internally tagged, so

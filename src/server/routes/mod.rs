@@ -1,27 +1,22 @@
-//! The router: every endpoint of SPEC §7, the auth and metrics middleware, the body limit
-//! and the JSON fallbacks for unknown routes and methods.
+//! The router: every endpoint of SPEC §7, the gate (auth and request counts), the body
+//! limit and the JSON fallbacks for unknown routes and methods.
 
 mod actions;
-mod definitions;
 mod events;
 mod executor;
 mod meta;
+mod named;
 mod reads;
-mod schedules;
 
-use super::auth::{Auth, RouteClass};
-use super::error::{ApiError, err};
+use super::auth::Auth;
+use super::gate::Gate;
 use super::metrics::Metrics;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use std::net::SocketAddr;
+use named::{Definitions, Schedules};
 use std::sync::Arc;
 use std::time::Duration;
-use taskyard_core::ErrorCode;
 use taskyard_core::api::Requester;
 use taskyard_core::runtime::EngineHandle;
 use tokio::sync::watch;
@@ -38,7 +33,7 @@ pub struct Inner {
 
 pub type App = Arc<Inner>;
 
-/// Who is calling, as the auth middleware decided.
+/// Who is calling, as the gate decided.
 #[derive(Clone, Debug)]
 pub struct Caller(pub Requester);
 
@@ -83,19 +78,19 @@ pub fn router(app: App, max_body: usize) -> Router {
         .route("/api/v1/tasks/{id}/log", get(reads::log))
         .route("/api/v1/threads", get(reads::threads))
         .route("/api/v1/stats", get(reads::stats))
-        .route("/api/v1/definitions", get(definitions::list))
+        .route("/api/v1/definitions", get(named::list::<Definitions>))
         .route(
             "/api/v1/definitions/{name}",
-            get(definitions::get_one)
-                .put(definitions::put)
-                .delete(definitions::delete),
+            get(named::get_one::<Definitions>)
+                .put(named::put::<Definitions>)
+                .delete(named::delete::<Definitions>),
         )
-        .route("/api/v1/schedules", get(schedules::list))
+        .route("/api/v1/schedules", get(named::list::<Schedules>))
         .route(
             "/api/v1/schedules/{name}",
-            get(schedules::get_one)
-                .put(schedules::put)
-                .delete(schedules::delete),
+            get(named::get_one::<Schedules>)
+                .put(named::put::<Schedules>)
+                .delete(named::delete::<Schedules>),
         )
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/openapi.json", get(meta::openapi))
@@ -103,86 +98,9 @@ pub fn router(app: App, max_body: usize) -> Router {
         .route("/healthz", get(meta::healthz))
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(app.clone(), count))
-        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(Gate { app: app.clone() })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
-}
-
-/// Counts answered requests by route template and status.
-async fn count(State(app): State<App>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(req).await;
-    app.metrics
-        .record(&method, &route, response.status().as_u16());
-    response
-}
-
-/// Bearer-token auth (SPEC §7). With auth off, a caller is `local` when it comes from
-/// loopback and `anonymous` otherwise (only possible with `--insecure`).
-async fn authorize(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let class = RouteClass::of(req.method(), req.uri().path());
-    let requester = if !app.auth.is_enabled() {
-        Requester::new(if peer.ip().is_loopback() {
-            "local"
-        } else {
-            "anonymous"
-        })
-    } else if class == RouteClass::Public {
-        Requester::new("anonymous")
-    } else {
-        match check_token(&app.auth, &req, class) {
-            Ok(name) => Requester::new(name),
-            Err(e) => return e.into_response(),
-        }
-    };
-    req.extensions_mut().insert(Caller(requester));
-    next.run(req).await
-}
-
-fn check_token(auth: &Auth, req: &Request, class: RouteClass) -> Result<String, ApiError> {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return Err(err(
-            ErrorCode::Unauthenticated,
-            "this server needs a token: send `Authorization: Bearer <token>` (the CLI: --token or TASKYARD_TOKEN)",
-        ));
-    };
-    let Some(principal) = auth.verify(presented) else {
-        return Err(err(
-            ErrorCode::Unauthenticated,
-            "the bearer token is not one this server knows; check --token / TASKYARD_TOKEN",
-        ));
-    };
-    if !principal.role.may(class) {
-        return Err(err(
-            ErrorCode::Forbidden,
-            format!(
-                "token `{}` has role {}, but this needs {}; ask an admin for a token with that role",
-                principal.name,
-                principal.role.as_str(),
-                class.needs()
-            ),
-        ));
-    }
-    Ok(principal.name)
 }
 
 #[cfg(test)]
