@@ -698,28 +698,96 @@ pub fn encode_tail_entry(entry: &LogEntry, out: &mut Vec<u8>) {
 pub fn decode_tail(buf: &[u8]) -> Res<Vec<LogEntry>> {
     let mut d = Dec { buf, pos: 0 };
     let mut entries = Vec::new();
-    while d.pos < buf.len() {
-        match d.u8()? {
-            TAIL_ENTRY_V1 => {}
-            v => return bad(format!("log entry format {v} is unknown (newer taskyard?)")),
-        }
-        let seq = d.u()?;
-        let at = Millis(d.i()?);
-        let bits = d.u8()?;
-        entries.push(LogEntry {
-            seq,
-            at,
-            kind: if bits & 1 == 0 {
-                LogKind::Transition
-            } else {
-                LogKind::Log
-            },
-            from: status_or_none_of((bits >> 1) & 7)?,
-            to: status_or_none_of((bits >> 4) & 7)?,
-            message: d.string()?,
-        });
+    while let Some(head) = tail_head(&mut d)? {
+        entries.push(head.entry(d.string()?));
     }
     Ok(entries)
+}
+
+/// Reads entries with `seq > after` from a log tail, at most `limit`, and whether more
+/// follow. Entries before are skipped without copying their messages.
+pub fn decode_tail_page(buf: &[u8], after: u64, limit: usize) -> Res<(Vec<LogEntry>, bool)> {
+    let mut d = Dec { buf, pos: 0 };
+    let mut entries = Vec::new();
+    while let Some(head) = tail_head(&mut d)? {
+        if head.seq <= after {
+            d.bytes()?;
+            continue;
+        }
+        if entries.len() == limit {
+            return Ok((entries, true));
+        }
+        entries.push(head.entry(d.string()?));
+    }
+    Ok((entries, false))
+}
+
+/// Where the first entry of kind `kind` lies in a log tail, as a byte range.
+pub fn tail_find(buf: &[u8], kind: LogKind) -> Res<Option<std::ops::Range<usize>>> {
+    let mut d = Dec { buf, pos: 0 };
+    let mut start = 0;
+    while let Some(head) = tail_head(&mut d)? {
+        d.bytes()?;
+        if head.kind == kind {
+            return Ok(Some(start..d.pos));
+        }
+        start = d.pos;
+    }
+    Ok(None)
+}
+
+/// A log tail entry without its message (which follows it in the buffer).
+struct TailHead {
+    seq: u64,
+    at: Millis,
+    kind: LogKind,
+    from: Option<Status>,
+    to: Option<Status>,
+}
+
+impl TailHead {
+    fn entry(self, message: String) -> LogEntry {
+        let TailHead {
+            seq,
+            at,
+            kind,
+            from,
+            to,
+        } = self;
+        LogEntry {
+            seq,
+            at,
+            kind,
+            from,
+            to,
+            message,
+        }
+    }
+}
+
+/// Reads the next entry's head, or `None` at the end of the buffer.
+fn tail_head(d: &mut Dec<'_>) -> Res<Option<TailHead>> {
+    if d.pos >= d.buf.len() {
+        return Ok(None);
+    }
+    match d.u8()? {
+        TAIL_ENTRY_V1 => {}
+        v => return bad(format!("log entry format {v} is unknown (newer taskyard?)")),
+    }
+    let seq = d.u()?;
+    let at = Millis(d.i()?);
+    let bits = d.u8()?;
+    Ok(Some(TailHead {
+        seq,
+        at,
+        kind: if bits & 1 == 0 {
+            LogKind::Transition
+        } else {
+            LogKind::Log
+        },
+        from: status_or_none_of((bits >> 1) & 7)?,
+        to: status_or_none_of((bits >> 4) & 7)?,
+    }))
 }
 
 #[cfg(test)]

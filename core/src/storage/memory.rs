@@ -1,9 +1,9 @@
 //! Storage in memory: keeps task logs for reading and forgets everything on exit. For
 //! tests, benchmarks and a sandbox without `--data`.
 
-use super::{Batch, Loaded, Storage};
-use crate::error::Result;
-use crate::model::{EventKind, LogEntry, LogKind, LogPage, TaskId};
+use super::{Batch, Loaded, Storage, codec};
+use crate::error::{Error, Result};
+use crate::model::{EventKind, LogEntry, LogKind, LogPage, Status, TaskId};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 
@@ -23,24 +23,32 @@ struct Logs {
     slots: VecDeque<Option<TaskLog>>,
 }
 
+/// One task's log in the compact binary form of a log tail ([`codec::encode_tail_entry`]):
+/// about 40 bytes an entry instead of a `LogEntry` and its message allocation, and a
+/// benchmark keeps hundreds of thousands of tasks' logs.
 #[derive(Default)]
 struct TaskLog {
-    entries: Vec<LogEntry>,
+    bytes: Vec<u8>,
     lines: usize,
 }
 
 impl TaskLog {
-    fn push(&mut self, entry: LogEntry) {
+    fn push(&mut self, entry: &LogEntry) {
         if entry.kind == LogKind::Log {
             self.lines += 1;
         }
-        self.entries.push(entry);
+        codec::encode_tail_entry(entry, &mut self.bytes);
         if self.lines > MAX_LOG_LINES
-            && let Some(i) = self.entries.iter().position(|e| e.kind == LogKind::Log)
+            && let Ok(Some(oldest)) = codec::tail_find(&self.bytes, LogKind::Log)
         {
-            self.entries.remove(i);
+            self.bytes.drain(oldest);
             self.lines -= 1;
         }
+    }
+
+    /// A concluded task's log rarely grows again: give back the spare room.
+    fn settle(&mut self) {
+        self.bytes.shrink_to_fit();
     }
 }
 
@@ -103,9 +111,11 @@ impl Storage for MemoryStorage {
                 EventKind::TaskCleaned { id } => logs.remove(*id),
                 kind => {
                     if let (Some(id), Some(entry)) = (kind.task_id(), kind.log_entry()) {
-                        logs.slot(id)
-                            .get_or_insert_with(TaskLog::default)
-                            .push(entry.clone());
+                        let log = logs.slot(id).get_or_insert_with(TaskLog::default);
+                        log.push(entry);
+                        if entry.to == Some(Status::Done) {
+                            log.settle();
+                        }
                     }
                 }
             }
@@ -121,11 +131,13 @@ impl Storage for MemoryStorage {
                 next: None,
             });
         };
-        let start = log.entries.partition_point(|e| e.seq <= after);
-        let entries: Vec<LogEntry> = log.entries[start..].iter().take(limit).cloned().collect();
-        let next = (start + entries.len() < log.entries.len())
-            .then(|| entries.last().map(|e| e.seq))
-            .flatten();
+        // Only this process wrote these bytes; failing to read them back is a bug.
+        let (entries, more) = codec::decode_tail_page(&log.bytes, after, limit).map_err(|e| {
+            Error::internal(format!(
+                "the in-memory log of task {id} cannot be read: {e}"
+            ))
+        })?;
+        let next = more.then(|| entries.last().map(|e| e.seq)).flatten();
         Ok(LogPage { entries, next })
     }
 }
@@ -192,20 +204,16 @@ mod tests {
             log_event(1, 0, LogKind::Transition)
                 .kind
                 .log_entry()
-                .unwrap()
-                .clone(),
+                .unwrap(),
         );
         for s in 1..=(MAX_LOG_LINES as u64 + 5) {
-            log.push(
-                log_event(1, s, LogKind::Log)
-                    .kind
-                    .log_entry()
-                    .unwrap()
-                    .clone(),
-            );
+            log.push(log_event(1, s, LogKind::Log).kind.log_entry().unwrap());
         }
         assert_eq!(log.lines, MAX_LOG_LINES);
-        assert_eq!(log.entries[0].kind, LogKind::Transition);
-        assert_eq!(log.entries[1].seq, 6);
+        let entries = codec::decode_tail(&log.bytes).unwrap();
+        assert_eq!(entries.len(), MAX_LOG_LINES + 1);
+        assert_eq!(entries[0].kind, LogKind::Transition);
+        assert_eq!(entries[1].seq, 6);
+        assert_eq!(entries[1].message, "line 6");
     }
 }
