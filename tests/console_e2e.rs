@@ -55,6 +55,23 @@ impl Tmux {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
     }
 
+    /// The shell's terminal is back in cooked mode (line editing and echo on).
+    fn assert_cooked(&self) {
+        self.send(&[
+            "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
+            "Enter",
+        ]);
+        // The output line, not the command line that also ends with AFTER.
+        let after = self.wait_for("stty after", 10, |s| {
+            s.lines()
+                .any(|l| l.starts_with("icanon echo AFTER") || l == "AFTER")
+        });
+        assert!(
+            after.contains("icanon echo AFTER"),
+            "raw mode left on: {after}"
+        );
+    }
+
     /// Polls the screen until `check` holds, or fails after `secs` with the screen.
     fn wait_for(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -136,18 +153,7 @@ fn the_sandbox_comes_alive_and_q_restores_the_terminal() {
         !after.contains("Tasks "),
         "the alternate screen is gone: {after}"
     );
-    t.send(&[
-        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
-        "Enter",
-    ]);
-    let after = t.wait_for("stty after", 10, |s| {
-        s.lines()
-            .any(|l| l.starts_with("icanon echo AFTER") || l == "AFTER")
-    });
-    assert!(
-        after.contains("icanon echo AFTER"),
-        "raw mode left on: {after}"
-    );
+    t.assert_cooked();
 }
 
 #[test]
@@ -180,17 +186,7 @@ fn sigterm_restores_the_terminal() {
     assert!(killed.success());
     let after = t.wait_for("the shell back", 20, |s| s.contains("EXITED-"));
     assert!(!after.contains("Tasks "), "{after}");
-    t.send(&[
-        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
-        "Enter",
-    ]);
-    let after = t.wait_for("stty after", 10, |s| {
-        s.contains("AFTER\n") || s.lines().any(|l| l.ends_with("AFTER"))
-    });
-    assert!(
-        after.contains("icanon echo AFTER"),
-        "raw mode left on: {after}"
-    );
+    t.assert_cooked();
 }
 
 /// Run by `a_panic_restores_the_terminal` inside tmux (ignored otherwise): the
@@ -234,17 +230,7 @@ fn a_panic_restores_the_terminal() {
         after.contains("a deliberate panic in the console"),
         "the panic message is on the screen: {after}"
     );
-    t.send(&[
-        "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo AFTER",
-        "Enter",
-    ]);
-    let after = t.wait_for("stty after", 10, |s| {
-        s.contains("AFTER\n") || s.lines().any(|l| l.ends_with("AFTER"))
-    });
-    assert!(
-        after.contains("icanon echo AFTER"),
-        "raw mode left on: {after}"
-    );
+    t.assert_cooked();
 }
 
 /// A real `taskyard serve` on an ephemeral port, stopped by its pid when dropped.

@@ -137,6 +137,16 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
 
     let mut buffered: Vec<String> = Vec::new();
     let mut tail: VecDeque<String> = VecDeque::new();
+    let mut take = |line: String, buffered: &mut Vec<String>| {
+        let line = truncate_line(line);
+        tail.push_back(line.clone());
+        if tail.len() > STDERR_TAIL_LINES {
+            tail.pop_front();
+        }
+        if buffered.len() < MAX_BUFFERED_LINES {
+            buffered.push(line);
+        }
+    };
     let mut ticker = tokio::time::interval(HEARTBEAT);
     ticker.tick().await;
     let mut lines_open = true;
@@ -150,14 +160,7 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
             }
             line = lines.recv(), if lines_open => match line {
                 Some(line) => {
-                    let line = truncate_line(line);
-                    tail.push_back(line.clone());
-                    if tail.len() > STDERR_TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    if buffered.len() < MAX_BUFFERED_LINES {
-                        buffered.push(line);
-                    }
+                    take(line, &mut buffered);
                     ship_at.get_or_insert_with(|| tokio::time::Instant::now() + LINE_DELAY);
                     buffered.len() >= LINES_PER_NOTIFY
                 }
@@ -185,14 +188,7 @@ pub async fn run(client: Client, task: Task, command: Arc<Vec<String>>) {
     };
     // The rest of stderr, then one last notify with it.
     while let Some(line) = lines.recv().await {
-        let line = truncate_line(line);
-        tail.push_back(line.clone());
-        if tail.len() > STDERR_TAIL_LINES {
-            tail.pop_front();
-        }
-        if buffered.len() < MAX_BUFFERED_LINES {
-            buffered.push(line);
-        }
+        take(line, &mut buffered);
     }
     while !buffered.is_empty() {
         match persist(|| notify_once(&client, exec, &buffered)).await {
