@@ -2,6 +2,9 @@
 //! work, and `q` gives the terminal back as it was. Skipped, saying so, without tmux.
 
 use std::process::Command;
+
+mod http_common;
+use http_common::Server;
 use std::time::{Duration, Instant};
 
 struct Tmux {
@@ -233,70 +236,25 @@ fn a_panic_restores_the_terminal() {
     t.assert_cooked();
 }
 
-/// A real `taskyard serve` on an ephemeral port, stopped by its pid when dropped.
-struct Server {
-    child: std::process::Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        use std::io::{BufRead, BufReader};
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskyard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path())
-            .env_remove("TASKYARD_TOKEN")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("taskyard serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            url,
-            _data: data,
-        }
-    }
-
-    /// Runs a CLI subcommand against this server and returns its JSON output.
-    fn cli(&self, args: &[&str]) -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_taskyard"))
-            .args(args)
-            .args(["--server", &self.url, "--json"])
-            .env_remove("TASKYARD_TOKEN")
-            .output()
-            .expect("the CLI runs");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?} printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// Runs a CLI subcommand against this server and returns its JSON output.
+fn cli(server: &Server, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_taskyard"))
+        .args(args)
+        .args(["--server", &server.url, "--json"])
+        .env_remove("TASKYARD_TOKEN")
+        .output()
+        .expect("the CLI runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 #[test]
@@ -304,16 +262,19 @@ fn remote_pause_and_cancel_are_visible_through_the_api() {
     let Some(t) = Tmux::start("remote", 160, 40) else {
         return;
     };
-    let server = Server::start();
+    let server = Server::start(&[]);
     // An external definition nobody works on: the task stays ready until cancelled.
-    let run = server.cli(&[
-        "run",
-        "import",
-        "--conf",
-        r#"{"resource_type":"Patient"}"#,
-        "--thread",
-        "imports",
-    ]);
+    let run = cli(
+        &server,
+        &[
+            "run",
+            "import",
+            "--conf",
+            r#"{"resource_type":"Patient"}"#,
+            "--thread",
+            "imports",
+        ],
+    );
     let id = run["tasks"][0]
         .as_u64()
         .or_else(|| run["id"].as_u64())
@@ -331,7 +292,7 @@ fn remote_pause_and_cancel_are_visible_through_the_api() {
     // p on the threads pane pauses the thread on the server.
     t.send(&["2", "p"]);
     t.wait_for("the paused thread", 10, |s| s.contains("paused imports"));
-    let threads = server.cli(&["threads"]);
+    let threads = cli(&server, &["threads"]);
     let imports = threads["threads"]
         .as_array()
         .and_then(|ts| ts.iter().find(|t| t["name"] == "imports"))
@@ -346,7 +307,7 @@ fn remote_pause_and_cancel_are_visible_through_the_api() {
     });
     t.send(&["y"]);
     t.wait_for("the cancel", 10, |s| s.contains(&format!("canceled #{id}")));
-    let task = server.cli(&["show", &id.to_string()]);
+    let task = cli(&server, &["show", &id.to_string()]);
     assert_eq!(task["outcome"], "canceled", "{task}");
 
     t.send(&["q"]);

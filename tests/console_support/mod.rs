@@ -4,9 +4,11 @@
 
 #![allow(dead_code)]
 
+#[path = "../http_common/mod.rs"]
+mod http_common;
+use http_common::Server;
+
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use taskyard::client::Client;
 use taskyard::console::harness::Harness;
@@ -25,50 +27,6 @@ use taskyard_core::runtime::{EngineHandle, ManualClock, RuntimeBuilder};
 /// 2026-11-23T10:00:00Z: every local test starts at the same instant, so the screen is
 /// the same every run.
 pub const START: Millis = Millis(1_795_428_000_000);
-
-/// A real server process, stopped (SIGTERM, by its pid) when dropped.
-pub struct Server {
-    child: Child,
-    pub url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    pub fn start() -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskyard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path())
-            .env_remove("TASKYARD_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("taskyard serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            url,
-            _data: data,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 pub enum Backend {
     Local {
@@ -139,7 +97,7 @@ impl World {
 
     /// A console on a real server over HTTP.
     pub async fn remote(width: u16, height: u16, tune: impl FnOnce(&mut Options)) -> World {
-        let server = Server::start();
+        let server = Server::start(&[]);
         let client = Client::new(&server.url, None).unwrap();
         for def in definitions() {
             client.put_definition(&def).await.unwrap();
