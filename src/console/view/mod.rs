@@ -97,6 +97,31 @@ pub(crate) fn popup(frame: &mut Frame<'_>, w: u16, h: u16) -> Rect {
 }
 
 /// A bordered pane with a title, focused or not.
+/// Draws a table's pane; returns the area for its header and rows, or `None` when there
+/// is nothing more to draw (too small, or no rows: then `empty` says why, in the pane).
+pub(crate) fn table_pane(
+    app: &App,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    block: Block<'_>,
+    rows: usize,
+    empty: &str,
+) -> Option<Rect> {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height < 2 {
+        return None;
+    }
+    if rows == 0 {
+        frame.render_widget(
+            Paragraph::new(Span::styled(empty.to_string(), app.theme.dim())),
+            Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), 1),
+        );
+        return None;
+    }
+    Some(inner)
+}
+
 pub(crate) fn pane<'a>(app: &App, title: Vec<Span<'a>>, focused: bool) -> Block<'a> {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];

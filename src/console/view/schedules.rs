@@ -1,12 +1,12 @@
 //! The schedules view (`5`): every schedule with its timetable and next firing.
 
-use super::pane;
+use super::{pane, table_pane};
 use crate::console::format::{age, clock, duration, fit};
 use crate::console::state::App;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Row, Table};
 
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let th = &app.theme;
@@ -17,21 +17,16 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         Span::styled("  (q back)", th.dim()),
     ];
     let block = pane(app, title, true);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height < 2 {
+    let Some(inner) = table_pane(
+        app,
+        frame,
+        area,
+        block,
+        s.rows.len(),
+        "no schedules: `taskyard schedule apply FILE` registers one",
+    ) else {
         return;
-    }
-    if s.rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                "no schedules: `taskyard schedule apply FILE` registers one",
-                th.dim(),
-            )),
-            Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), 1),
-        );
-        return;
-    }
+    };
     let header = Row::new(
         [
             "", "SCHEDULE", "CRON", "ZONE", "NEXT", "TASK", "LAST", "NOTE",

@@ -1,14 +1,14 @@
 //! The threads pane: state (running ▶, paused ⏸, locked ⛔), running task, queued count,
 //! paused or locked since.
 
-use super::pane;
+use super::{pane, table_pane};
 use crate::console::format::{age, fit, thousands};
 use crate::console::state::threads::ThreadsState;
 use crate::console::state::{App, Pane};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row, Table, TableState};
 use taskyard_core::model::{Outcome, Status};
 
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -31,21 +31,16 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     let block = pane(app, title, focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height < 2 {
+    let Some(inner) = table_pane(
+        app,
+        frame,
+        area,
+        block,
+        s.rows.len(),
+        "no threads: tasks with a thread run one at a time in it",
+    ) else {
         return;
-    }
-    if s.rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                "no threads: tasks with a thread run one at a time in it",
-                th.dim(),
-            )),
-            Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), 1),
-        );
-        return;
-    }
+    };
     let since_w = 20u16;
     let name_w = inner.width.saturating_sub(2 + 9 + 6 + since_w + 4).max(8);
     let header = Row::new(vec![
