@@ -272,7 +272,7 @@ impl Engine {
             .tasks
             .get(req.id)
             .and_then(|r| match r.task.status {
-                Status::Requested => r.start_deadline,
+                Status::Requested => r.start_deadline.get(),
                 _ => r.attempt_deadline(),
             })
             .unwrap_or(now);

@@ -3,7 +3,7 @@
 //! continue, and the timers that drive them.
 
 use super::index::Pause;
-use super::record::TaskRecord;
+use super::record::{TaskRecord, When};
 use super::timers::TimerKind;
 use super::{Engine, Worker};
 use crate::model::Json;
@@ -109,14 +109,14 @@ impl Engine {
             children: Vec::new(),
             group,
             front: false,
-            claimed_at: None,
-            start_deadline: None,
-            heartbeat_deadline: None,
-            timeout_deadline: None,
-            ready_at: (status == Status::Ready).then_some(now),
+            claimed_at: When::NONE,
+            start_deadline: When::NONE,
+            heartbeat_deadline: When::NONE,
+            timeout_deadline: When::NONE,
+            ready_at: (status == Status::Ready).then_some(now).into(),
             pending_result: None,
             log_seq: 1,
-            status_timer: None,
+            status_timer: When::NONE,
         };
         let message = match (rerun_of, status) {
             (Some(of), _) => format!("created by {requester} as a re-run of task {of}"),
@@ -174,7 +174,7 @@ impl Engine {
         self.detach(id);
         if let Some(rec) = self.tasks.get_mut(id) {
             rec.task.status = Status::Ready;
-            rec.ready_at = Some(now);
+            rec.ready_at = now.into();
         }
         self.attach(id, now);
         self.transition_event(id, from, now, message);
@@ -202,10 +202,10 @@ impl Engine {
         rec.task.executor = Some(executor.clone());
         rec.task.progress = None;
         rec.front = false;
-        rec.claimed_at = Some(now);
+        rec.claimed_at = now.into();
         let deadline = now.plus_ms(timeout);
-        rec.start_deadline = Some(deadline);
-        let waited = rec.ready_at.map(|r| now.since(r));
+        rec.start_deadline = deadline.into();
+        let waited = rec.ready_at.get().map(|r| now.since(r));
         let thread = rec.task.thread.clone();
         if let Some(th) = &thread {
             self.threads.entry(th.clone()).or_default().current = Some(id);
@@ -238,14 +238,14 @@ impl Engine {
         rec.task.status = Status::InProgress;
         rec.task.attempt += 1;
         rec.task.started_at = Some(now);
-        rec.start_deadline = None;
-        rec.heartbeat_deadline = Some(now.plus_ms(hb));
-        rec.timeout_deadline = rec.task.timeout.map(|t| now.plus_ms(t));
+        rec.start_deadline = When::NONE;
+        rec.heartbeat_deadline = now.plus_ms(hb).into();
+        rec.timeout_deadline = rec.task.timeout.map(|t| now.plus_ms(t)).into();
         let attempt = Attempt {
             attempt: rec.task.attempt,
             exec_id: rec.task.exec_id.unwrap_or_default(),
             executor: rec.task.executor.clone().unwrap_or_else(|| Arc::from("")),
-            claimed_at: rec.claimed_at.unwrap_or(now),
+            claimed_at: rec.claimed_at.get().unwrap_or(now),
             started_at: now,
             ended_at: None,
             reason: None,
@@ -271,7 +271,7 @@ impl Engine {
         if let Some(rec) = self.tasks.get_mut(id)
             && rec.task.status == Status::InProgress
         {
-            rec.heartbeat_deadline = Some(now.plus_ms(hb));
+            rec.heartbeat_deadline = now.plus_ms(hb).into();
             rec.task.updated_at = now;
             self.mark_dirty(id);
         }
@@ -289,9 +289,9 @@ impl Engine {
                 message: message.clone(),
             });
         }
-        rec.start_deadline = None;
-        rec.heartbeat_deadline = None;
-        rec.timeout_deadline = None;
+        rec.start_deadline = When::NONE;
+        rec.heartbeat_deadline = When::NONE;
+        rec.timeout_deadline = When::NONE;
     }
 
     /// The attempt succeeded: `done`/`succeeded`, or awaiting conclusion when `open`.
@@ -465,7 +465,7 @@ impl Engine {
             rec.task.concluded_at = None;
             rec.task.error = None;
             rec.front = true;
-            rec.ready_at = Some(now);
+            rec.ready_at = now.into();
         }
         self.attach(id, now);
         self.transition_event(id, from, now, format!("continued by {who}"));
@@ -505,7 +505,7 @@ impl Engine {
                 TimerKind::StartDeadline(id) => {
                     let expired = self.tasks.get(id).is_some_and(|r| {
                         r.task.status == Status::Requested
-                            && r.start_deadline.is_some_and(|d| d <= now)
+                            && r.start_deadline.get().is_some_and(|d| d <= now)
                     });
                     if expired {
                         self.start_timed_out(id, now);
@@ -617,8 +617,8 @@ impl Engine {
             rec.task.status = Status::Ready;
             rec.task.exec_id = None;
             rec.task.executor = None;
-            rec.start_deadline = None;
-            rec.ready_at = Some(now);
+            rec.start_deadline = When::NONE;
+            rec.ready_at = now.into();
         }
         self.attach(id, now);
         self.transition_event(id, Status::Requested, now, message);
@@ -631,7 +631,7 @@ impl Engine {
         if rec.task.status != Status::InProgress || rec.task.awaiting_conclude {
             return;
         }
-        let (hb, to) = (rec.heartbeat_deadline, rec.timeout_deadline);
+        let (hb, to) = (rec.heartbeat_deadline.get(), rec.timeout_deadline.get());
         let end = if let Some(t) = to.filter(|t| *t <= now) {
             Some(AttemptEnd {
                 kind: ReasonType::Timeout,
@@ -663,7 +663,7 @@ impl Engine {
                     self.timer(at, TimerKind::AttemptDeadline(id));
                 }
                 if let Some(rec) = self.tasks.get_mut(id) {
-                    rec.status_timer = at;
+                    rec.status_timer = at.into();
                 }
             }
         }

@@ -25,7 +25,7 @@ mod timers;
 mod tests;
 
 pub use executor::{Dispatched, PollOutcome};
-pub use record::{GroupKey, TaskRecord};
+pub use record::{GroupKey, TaskRecord, When};
 pub use table::TaskTable;
 
 use crate::api::WorkerRow;
@@ -265,14 +265,14 @@ impl Engine {
             rec.holds_slot(),
         );
         let front = rec.front;
-        if let (Some(at), Some(kind)) = (rec.status_timer, rec.status_timer_kind()) {
+        if let (Some(at), Some(kind)) = (rec.status_timer.get(), rec.status_timer_kind()) {
             self.timers.remove(at, kind);
         }
         if let Some(at) = rec.task.conclude_at.filter(|_| status != Status::Done) {
             self.timers.remove(at, TimerKind::Conclude(id));
         }
         if let Some(rec) = self.tasks.get_mut(id) {
-            rec.status_timer = None;
+            rec.status_timer = When::NONE;
         }
 
         if holds_slot {
@@ -344,7 +344,7 @@ impl Engine {
         );
         let front = rec.front;
         let status_timer = rec.wanted_status_timer();
-        rec.status_timer = status_timer.as_ref().map(|t| t.0);
+        rec.status_timer = status_timer.as_ref().map(|t| t.0).into();
         let conclude_at = rec.task.conclude_at.filter(|_| status != Status::Done);
         if let Some((at, kind)) = status_timer {
             self.timers.push(at, kind);

@@ -10,7 +10,7 @@
 //! version byte so a later release can still read older blobs. Decoding never panics and
 //! never trusts a length: corrupt input gives an error.
 
-use crate::engine::TaskRecord;
+use crate::engine::{TaskRecord, When};
 use crate::model::{
     Attempt, AttemptReason, Json, LogEntry, LogKind, Outcome, Reason, ReasonType, Status, Task,
     TaskId,
@@ -447,7 +447,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
         timeout_deadline,
         ready_at,
     ] {
-        e.opt(*t, |e, t| e.time(t, base));
+        e.opt(t.get(), |e, t| e.time(t, base));
     }
     e.opt(pending_result.as_ref(), Enc::json_text);
     e.u(*log_seq);
@@ -585,14 +585,14 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
         children,
         group,
         front: flags & F_FRONT != 0,
-        claimed_at,
-        start_deadline,
-        heartbeat_deadline,
-        timeout_deadline,
-        ready_at,
+        claimed_at: claimed_at.into(),
+        start_deadline: start_deadline.into(),
+        heartbeat_deadline: heartbeat_deadline.into(),
+        timeout_deadline: timeout_deadline.into(),
+        ready_at: ready_at.into(),
         pending_result,
         log_seq,
-        status_timer: None,
+        status_timer: When::NONE,
     })
 }
 
@@ -856,14 +856,14 @@ mod tests {
             children: vec![43, 44, 100],
             group: Some(Arc::from("\"Patient\"")),
             front: true,
-            claimed_at: Some(t0.plus_ms(900)),
-            start_deadline: None,
-            heartbeat_deadline: Some(t0.plus_ms(120_000)),
-            timeout_deadline: Some(t0.plus_ms(31_000)),
-            ready_at: Some(t0),
+            claimed_at: t0.plus_ms(900).into(),
+            start_deadline: When::NONE,
+            heartbeat_deadline: t0.plus_ms(120_000).into(),
+            timeout_deadline: t0.plus_ms(31_000).into(),
+            ready_at: t0.into(),
             pending_result: Some(json!([1, 2]).into()),
             log_seq: 17,
-            status_timer: None,
+            status_timer: When::NONE,
         }
     }
 

@@ -608,7 +608,7 @@ fn check_timers(e: &Engine, now: Millis) {
                 );
             }
             Status::Requested => {
-                let at = rec.start_deadline.expect("start deadline");
+                let at = rec.start_deadline.get().expect("start deadline");
                 assert!(
                     has(&TimerKind::StartDeadline(id), at),
                     "start timer of {id}"
