@@ -1,5 +1,6 @@
-//! The runtime on durable storage: replies wait for the commit, the driver does not wait
-//! for the writer, batches that pile up during a commit go in one transaction, a failed
+//! The runtime on durable storage: replies wait for the commit, under load the driver
+//! does not wait for the writer, alone it commits itself, batches that pile up during a
+//! commit go in one transaction, a failed
 //! commit acknowledges nothing, and a restart through the runtime brings everything
 //! back, including the workspaces it must still clean.
 
@@ -133,43 +134,74 @@ async fn until_applied(engine: &EngineHandle, id: TaskId) {
         .expect("applied");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replies_wait_for_the_commit_and_what_piles_up_is_one_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let gated = Gated::new(dir.path());
-    let engine = start(gated.clone(), &clock, Handlers::new(), dir.path()).await;
-    engine
-        .put_definition(Definition::new("ext", ExecutorKind::External))
-        .await
-        .unwrap();
-    engine.sync().await;
-    let first_calls = gated.calls.lock().len();
-
-    gated.hold();
-    let who = Requester::new("t");
-    let mut a = Box::pin(engine.act(run_action(1), who.clone()));
-    assert!((&mut a).now_or_never().is_none());
+/// Waits until the storage has entered more than `calls` commits.
+async fn commit_entered(gated: &Gated, calls: usize) {
     let entered = async {
-        while gated.entered.load(std::sync::atomic::Ordering::SeqCst) <= first_calls {
+        while gated.entered.load(std::sync::atomic::Ordering::SeqCst) <= calls {
             tokio::task::yield_now().await;
         }
     };
     tokio::time::timeout(Duration::from_secs(20), entered)
         .await
-        .expect("the writer took A");
+        .expect("a commit began");
+}
+
+/// The engine, with definition `ext` committed; when `busy`, a handler is also running
+/// (task 1, forever), so the driver hands every commit to the writer thread.
+async fn gated_engine(dir: &Path, busy: bool) -> (Arc<Gated>, EngineHandle) {
+    let clock = ManualClock::new(T0);
+    let gated = Gated::new(dir);
+    let engine = start(gated.clone(), &clock, handlers(), dir).await;
+    engine
+        .put_definition(Definition::new("ext", ExecutorKind::External))
+        .await
+        .unwrap();
+    if busy {
+        engine
+            .put_definition(Definition::new(
+                "hang",
+                ExecutorKind::Builtin("hang".into()),
+            ))
+            .await
+            .unwrap();
+        let mut hung = TaskSpec::new("hang");
+        hung.conf = Some(json!({"hang": true}));
+        let run = Action::Run {
+            tasks: vec![RunItem::New(Box::new(hung))],
+            ignore: false,
+        };
+        engine.act(run, Requester::new("t")).await.unwrap();
+        wait_status(&engine, 1, Status::InProgress).await;
+    }
+    engine.sync().await;
+    (gated, engine)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_the_driver_applies_while_the_writer_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gated, engine) = gated_engine(dir.path(), true).await;
+    let first_calls = gated.calls.lock().len();
+    // Task 1 is the running handler's.
+    let id = |n: TaskId| n + 1;
+
+    gated.hold();
+    let who = Requester::new("t");
+    let mut a = Box::pin(engine.act(run_action(1), who.clone()));
+    assert!((&mut a).now_or_never().is_none());
+    commit_entered(&gated, first_calls).await;
     // The writer now sits in A's commit; the driver goes on applying B and C.
     let mut b = Box::pin(engine.act(run_action(2), who.clone()));
     assert!((&mut b).now_or_never().is_none());
-    until_applied(&engine, 3).await;
+    until_applied(&engine, id(3)).await;
     let mut c = Box::pin(engine.act(run_action(3), who.clone()));
     assert!((&mut c).now_or_never().is_none());
-    until_applied(&engine, 6).await;
+    until_applied(&engine, id(6)).await;
     // D is applied only once C was handed to the writer.
     let d = engine.act(run_action(1), who.clone());
     let mut d = Box::pin(d);
     assert!((&mut d).now_or_never().is_none());
-    until_applied(&engine, 7).await;
+    until_applied(&engine, id(7)).await;
     assert!(
         (&mut a).now_or_never().is_none(),
         "no reply before its commit"
@@ -187,7 +219,9 @@ async fn replies_wait_for_the_commit_and_what_piles_up_is_one_transaction() {
         c.await.unwrap(),
         d.await.unwrap(),
     ];
-    assert!(matches!(&replies[2], ActionReply::Run { tasks } if tasks == &vec![4, 5, 6]));
+    assert!(
+        matches!(&replies[2], ActionReply::Run { tasks } if tasks == &vec![id(4), id(5), id(6)])
+    );
     assert!(
         engine.last_seq() > seen_before,
         "events published after the commit"
@@ -196,6 +230,56 @@ async fn replies_wait_for_the_commit_and_what_piles_up_is_one_transaction() {
     assert_eq!(calls[0], 1, "A alone: {calls:?}");
     assert!(calls[1] >= 2, "B and C were committed together: {calls:?}");
     assert_eq!(calls.iter().sum::<usize>(), 4);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alone_the_driver_commits_itself_and_what_piles_up_is_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gated, engine) = gated_engine(dir.path(), false).await;
+    let first_calls = gated.calls.lock().len();
+    let writer_calls = |g: &Gated| g.calls.lock().len();
+
+    gated.hold();
+    let who = Requester::new("t");
+    let mut a = Box::pin(engine.act(run_action(1), who.clone()));
+    assert!((&mut a).now_or_never().is_none());
+    commit_entered(&gated, first_calls).await;
+    // The driver itself sits in A's commit: B, C and D wait for it, unapplied.
+    let mut rest: Vec<_> = [2, 3, 1]
+        .into_iter()
+        .map(|n| Box::pin(engine.act(run_action(n), who.clone())))
+        .collect();
+    for r in &mut rest {
+        assert!(r.now_or_never().is_none(), "no reply before its commit");
+    }
+    assert!(
+        engine.read(|e| e.record(2).is_none()),
+        "B waits for A's commit"
+    );
+    assert!(
+        (&mut a).now_or_never().is_none(),
+        "no reply before its commit"
+    );
+    assert_eq!(
+        writer_calls(&gated),
+        first_calls,
+        "A's commit has not returned"
+    );
+
+    gated.release();
+    assert!(matches!(a.await.unwrap(), ActionReply::Run { tasks } if tasks == vec![1]));
+    let mut ids = Vec::new();
+    for r in rest {
+        let ActionReply::Run { tasks } = r.await.unwrap() else {
+            panic!("a run reply")
+        };
+        ids.extend(tasks);
+    }
+    assert_eq!(ids, [2, 3, 4, 5, 6, 7]);
+    // Each driver batch went straight to storage: A's, then one with B, C and D.
+    let calls = gated.calls.lock()[first_calls..].to_vec();
+    assert_eq!(calls, [1, 1], "two commits: A, then B, C and D together");
     engine.shutdown().await;
 }
 

@@ -4,17 +4,26 @@
 //! disk gets a writer thread (group commit): the driver hands it each batch with what to
 //! do once it is durable (replies, events to publish) and goes on applying the next
 //! commands; the writer commits everything that accumulated while the previous
-//! transaction ran in one transaction, then runs those follow-ups in order. The driver is
-//! never blocked on an fsync, and a burst of requests costs one fsync, not one each.
+//! transaction ran in one transaction, then runs those follow-ups in order. A burst of
+//! requests costs one fsync, not one each, and the driver applies the next batch while
+//! the disk works.
+//!
+//! Except when the driver has nothing else to do: a batch that finds the writer idle, no
+//! command waiting and no handler running is committed by the driver itself (telling
+//! tokio, which moves the thread's other tasks elsewhere meanwhile). A lone request then
+//! skips two thread handoffs: measured (interleaved runs, loaded 2-core machine),
+//! sequential runs without fsync went from ~9k/s to ~15k/s, and over HTTP sequential runs,
+//! 16 concurrent clients and the 8-worker drain all got faster, the drain by ~17%.
 //!
 //! A failed commit leaves the engine's memory ahead of its storage, which no later commit
-//! can repair: the writer then refuses everything after it, so nothing more is
-//! acknowledged, and taskyard must be restarted (it recovers from what was committed).
+//! can repair: every commit after it is refused (inline or on the writer), so nothing
+//! more is acknowledged, and taskyard must be restarted (it recovers from what was
+//! committed).
 
 use crate::error::Error;
 use crate::storage::{Batch, Storage};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -35,15 +44,24 @@ struct Work {
     _permit: OwnedSemaphorePermit,
 }
 
-pub(super) struct Committer(Mode);
+pub(super) struct Committer {
+    store: Arc<Store>,
+    writer: Option<Writer>,
+}
 
-enum Mode {
-    Inline(Arc<dyn Storage>),
-    Writer {
-        tx: Option<mpsc::Sender<Work>>,
-        slots: Arc<Semaphore>,
-        thread: Option<std::thread::JoinHandle<()>>,
-    },
+/// The storage, and the first commit error: once a commit failed, every later one is
+/// refused (wherever it is committed).
+struct Store {
+    storage: Arc<dyn Storage>,
+    broken: OnceLock<Error>,
+}
+
+struct Writer {
+    /// On a multi-threaded runtime, the driver may block its thread on a commit.
+    may_block: bool,
+    tx: Option<mpsc::Sender<Work>>,
+    slots: Arc<Semaphore>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Leave to hand the writer one more batch.
@@ -51,74 +69,86 @@ pub(super) struct Slot(Option<OwnedSemaphorePermit>);
 
 impl Committer {
     pub fn new(storage: Arc<dyn Storage>) -> Committer {
-        if !storage.group_commit() {
-            return Committer(Mode::Inline(storage));
+        let group = storage.group_commit();
+        let store = Arc::new(Store {
+            storage,
+            broken: OnceLock::new(),
+        });
+        if !group {
+            return Committer {
+                store,
+                writer: None,
+            };
         }
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("taskyard-writer".into())
             .spawn({
-                let storage = storage.clone();
-                move || write_loop(storage, rx)
+                let store = store.clone();
+                move || write_loop(&store, rx)
             });
-        match spawned {
-            Ok(thread) => Committer(Mode::Writer {
+        let writer = match spawned {
+            Ok(thread) => Some(Writer {
+                may_block: tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                }),
                 tx: Some(tx),
                 slots: Arc::new(Semaphore::new(IN_FLIGHT)),
                 thread: Some(thread),
             }),
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the writer thread; committing inline");
-                Committer(Mode::Inline(storage))
+                None
             }
-        }
+        };
+        Committer { store, writer }
     }
 
     /// Waits until the writer may take another batch.
     pub async fn reserve(&self) -> Slot {
-        match &self.0 {
-            Mode::Inline(_) => Slot(None),
-            Mode::Writer { slots, .. } => Slot(slots.clone().acquire_owned().await.ok()),
+        match &self.writer {
+            None => Slot(None),
+            Some(w) => Slot(w.slots.clone().acquire_owned().await.ok()),
         }
     }
 
-    /// Commits `batch`, then runs `after` (at once when inline, on the writer otherwise).
-    pub fn submit(&self, slot: Slot, batch: Batch, after: After) {
-        match &self.0 {
-            Mode::Inline(storage) => {
-                let err = if batch.is_empty() {
-                    None
-                } else {
-                    storage
-                        .commit(std::slice::from_ref(&batch))
-                        .err()
-                        .map(|e| not_saved(&e))
-                };
-                after(err.as_ref());
-            }
-            Mode::Writer { tx, .. } => {
-                let Some(permit) = slot.0 else {
-                    after(Some(&stopped()));
-                    return;
-                };
-                let work = Work {
-                    batch,
-                    after,
-                    _permit: permit,
-                };
-                let sent = tx.as_ref().map(|tx| tx.send(work));
-                if let Some(Err(mpsc::SendError(work))) = sent {
-                    (work.after)(Some(&stopped()));
-                }
-            }
+    /// Commits `batch`, then runs `after`: here and now without a writer, or when `alone`
+    /// (no command waits for the driver) and the writer is idle; on the writer otherwise.
+    pub fn submit(&self, slot: Slot, batch: Batch, after: After, alone: bool) {
+        let Some(w) = &self.writer else {
+            let err = self.store.commit(std::slice::from_ref(&batch));
+            after(err.as_ref());
+            return;
+        };
+        let Some(permit) = slot.0 else {
+            after(Some(&stopped()));
+            return;
+        };
+        // Every other permit is back: the writer has committed and answered everything
+        // it was given, so committing here keeps the order.
+        if alone && w.may_block && w.slots.available_permits() + 1 == IN_FLIGHT {
+            // Tokio moves this worker's other tasks to another thread meanwhile.
+            let err =
+                tokio::task::block_in_place(|| self.store.commit(std::slice::from_ref(&batch)));
+            after(err.as_ref());
+            return;
+        }
+        let work = Work {
+            batch,
+            after,
+            _permit: permit,
+        };
+        let sent = w.tx.as_ref().map(|tx| tx.send(work));
+        if let Some(Err(mpsc::SendError(work))) = sent {
+            (work.after)(Some(&stopped()));
         }
     }
 
     /// Lets the writer finish what it has, and waits for it.
     pub fn finish(&mut self) {
-        if let Mode::Writer { tx, thread, .. } = &mut self.0 {
-            tx.take();
-            if let Some(t) = thread.take()
+        if let Some(w) = &mut self.writer {
+            w.tx.take();
+            if let Some(t) = w.thread.take()
                 && t.join().is_err()
             {
                 tracing::error!("the writer thread panicked");
@@ -130,9 +160,38 @@ impl Committer {
 impl Drop for Committer {
     fn drop(&mut self) {
         // Closing the channel is enough: the writer drains it and exits on its own.
-        if let Mode::Writer { tx, .. } = &mut self.0 {
-            tx.take();
+        if let Some(w) = &mut self.writer {
+            w.tx.take();
         }
+    }
+}
+
+impl Store {
+    /// Commits `batches` (retrying short, transient errors) unless an earlier commit
+    /// failed; returns the error to answer with, if any.
+    fn commit(&self, batches: &[Batch]) -> Option<Error> {
+        if let Some(e) = self.broken.get() {
+            return Some(e.clone());
+        }
+        if batches.iter().all(Batch::is_empty) {
+            return None;
+        }
+        let mut wait = Duration::from_millis(10);
+        for attempt in 1..=ATTEMPTS {
+            match self.storage.commit(batches) {
+                Ok(()) => return None,
+                Err(e) if attempt == ATTEMPTS => {
+                    tracing::error!(error = %e, "storage commit failed; nothing more is acknowledged until taskyard restarts");
+                    return Some(self.broken.get_or_init(|| not_saved(&e)).clone());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "storage commit failed; retrying");
+                    std::thread::sleep(wait);
+                    wait *= 10;
+                }
+            }
+        }
+        None
     }
 }
 
@@ -147,12 +206,15 @@ fn not_saved(e: &Error) -> Error {
     ))
 }
 
-fn write_loop(storage: Arc<dyn Storage>, rx: mpsc::Receiver<Work>) {
+/// Records in a committed group above which freeing them is left to another thread
+/// (it takes a while; below, the handoff costs more than the freeing).
+const FREE_ELSEWHERE: usize = 256;
+
+fn write_loop(store: &Store, rx: mpsc::Receiver<Work>) {
     let (dropper, to_drop) = mpsc::channel::<Vec<Batch>>();
     let _ = std::thread::Builder::new()
         .name("taskyard-free".into())
         .spawn(move || to_drop.into_iter().for_each(drop));
-    let mut failed: Option<Error> = None;
     let mut batches = Vec::new();
     let mut afters = Vec::new();
     let mut permits = Vec::new();
@@ -165,36 +227,19 @@ fn write_loop(storage: Arc<dyn Storage>, rx: mpsc::Receiver<Work>) {
             permits.push(w._permit);
             next = rx.try_recv().ok();
         }
-        if failed.is_none() {
-            failed = commit_with_retries(storage.as_ref(), &batches);
-        }
+        let failed = store.commit(&batches);
         for after in afters.drain(..) {
             after(failed.as_ref());
         }
         permits.clear();
-        // Freeing a group's records takes a while; another thread can do it.
+        let records: usize = batches.iter().map(|b| b.records.len()).sum();
+        if records < FREE_ELSEWHERE {
+            batches.clear();
+            continue;
+        }
         let done = std::mem::take(&mut batches);
         if let Err(mpsc::SendError(done)) = dropper.send(done) {
             drop(done);
         }
     }
-}
-
-fn commit_with_retries(storage: &dyn Storage, batches: &[Batch]) -> Option<Error> {
-    let mut wait = Duration::from_millis(10);
-    for attempt in 1..=ATTEMPTS {
-        match storage.commit(batches) {
-            Ok(()) => return None,
-            Err(e) if attempt == ATTEMPTS => {
-                tracing::error!(error = %e, "storage commit failed; nothing more is acknowledged until taskyard restarts");
-                return Some(not_saved(&e));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "storage commit failed; retrying");
-                std::thread::sleep(wait);
-                wait *= 10;
-            }
-        }
-    }
-    None
 }

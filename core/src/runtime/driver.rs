@@ -336,7 +336,10 @@ impl Driver {
             doomed_workspaces,
             syncs,
         );
-        self.committer.submit(slot, batch, after);
+        // Nothing else waits for the driver, and no handler will report soon: it may as
+        // well commit this batch itself (see `commit.rs`).
+        let alone = self.rx.is_empty() && self.running.is_empty();
+        self.committer.submit(slot, batch, after, alone);
         keep_running
     }
 
