@@ -541,7 +541,14 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() {
             Instant::now() + Duration::from_secs(30),
             |l, _| l == "READY",
         );
-        assert!(ready, "the child did not start");
+        if !ready {
+            // Say which: it died (its stderr is above) or it was too slow.
+            let status = p.child.try_wait();
+            let _ = p.child.kill();
+            panic!(
+                "round {round}: the child did not print READY within 30 s; its exit status: {status:?}"
+            );
+        }
         // Let some work be acknowledged, then kill at a random moment after that.
         let want = acked.events_seen + rng.random_range(50..1_500);
         let started = Instant::now();
