@@ -578,6 +578,23 @@ async fn stats_metrics_health_and_definitions() {
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("taskyard_tasks{status=\"done\"} 1"), "{text}");
     assert!(text.contains("# TYPE taskyard_http_requests_total counter"));
+    // Answers are counted by route template; unknown routes as `unmatched`.
+    assert!(
+        text.contains(
+            "taskyard_http_requests_total{method=\"GET\",route=\"/api/v1/stats\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    let (status, _) = s.get("/api/v1/nowhere").await;
+    assert_eq!(status, 404);
+    let (_, _, body) = s.raw("GET", "/metrics", None, None).await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(
+            "taskyard_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
     let (status, health) = s.get("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(health["ok"], true);
@@ -666,4 +683,55 @@ async fn the_server_speaks_h2c_too() {
     };
     assert_eq!(client.task(tasks[0]).await.unwrap().task.id, tasks[0]);
     server.assert_healthy().await;
+}
+
+/// The typed client's executor calls can decode their replies as a small `Receipt`
+/// instead of a whole task; the calls and their effects are the same.
+#[tokio::test]
+async fn executor_replies_decode_as_receipts() {
+    use taskyard::client::{Client, Receipt};
+    use taskyard_core::api::{ExecRef, PollRequest, SuccessRequest};
+    use taskyard_core::model::{Outcome, Status};
+    let s = Server::start(&["--storage", "memory"]);
+    s.put_definition(json!({"name":"ext","executor":"external"}))
+        .await;
+    let id = s.run(json!([{"name":"ext"}])).await[0];
+    let client = Client::new(&s.url, None).unwrap();
+    let req = PollRequest {
+        executor: "w1".into(),
+        definitions: vec!["ext".into()],
+        max: 10,
+        wait_ms: 0,
+    };
+    let polled: Vec<Receipt> = client.poll_as(&req).await.unwrap();
+    assert_eq!(polled.len(), 1);
+    assert_eq!((polled[0].id, polled[0].status), (id, Status::Requested));
+    let exec = ExecRef {
+        id,
+        exec_id: polled[0].exec_id.unwrap(),
+    };
+    let started: Receipt = client.start_as(exec).await.unwrap();
+    assert_eq!((started.status, started.attempt), (Status::InProgress, 1));
+    let done: Receipt = client
+        .succeed_as(&SuccessRequest {
+            id,
+            exec_id: exec.exec_id,
+            result: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status, done.outcome),
+        (Status::Done, Some(Outcome::Succeeded))
+    );
+    // A refused call is still the server's error, whatever the reply type.
+    let refused = client.start_as::<Receipt>(exec).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            taskyard::client::ClientError::Api { status: 409, .. }
+        ),
+        "{refused:?}"
+    );
+    s.assert_healthy().await;
 }

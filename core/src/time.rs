@@ -43,8 +43,54 @@ impl Millis {
     }
 
     pub fn rfc3339(self) -> String {
+        match self.rfc3339_bytes() {
+            Some(buf) => String::from_utf8_lossy(&buf).into_owned(),
+            None => self.chrono_rfc3339(),
+        }
+    }
+
+    fn chrono_rfc3339(self) -> String {
         self.to_datetime()
             .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for years 0 to 9999 (every other instant: `None`, and
+    /// chrono writes it). Written by hand because every task in every API answer carries
+    /// a few of these, and chrono's general formatter cost several times as much.
+    fn rfc3339_bytes(self) -> Option<[u8; 24]> {
+        // 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+        const FIRST: i64 = -62_167_219_200_000;
+        const LAST: i64 = 253_402_300_799_999;
+        if !(FIRST..=LAST).contains(&self.0) {
+            return None;
+        }
+        let days = self.0.div_euclid(86_400_000);
+        let ms_of_day = self.0.rem_euclid(86_400_000);
+        // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, ms_of_day / 3_600_000);
+        put(14, 2, ms_of_day / 60_000 % 60);
+        put(17, 2, ms_of_day / 1000 % 60);
+        put(20, 3, ms_of_day % 1000);
+        Some(buf)
     }
 }
 
@@ -62,7 +108,13 @@ impl fmt::Display for Millis {
 
 impl Serialize for Millis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
+        // No String per time: tasks in answers carry several.
+        match self.rfc3339_bytes() {
+            Some(buf) => {
+                s.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+            }
+            None => s.serialize_str(&self.chrono_rfc3339()),
+        }
     }
 }
 
@@ -83,6 +135,36 @@ mod tests {
         assert_eq!(m.rfc3339(), "2026-11-23T10:00:00.250Z");
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Millis>(&json).unwrap(), m);
+    }
+
+    proptest::proptest! {
+        /// The hand-written format is chrono's, for every instant it covers and around
+        /// the ends of its range.
+        #[test]
+        fn formats_like_chrono(ms in -62_167_219_300_000i64..253_402_300_900_000i64) {
+            let m = Millis(ms);
+            proptest::prop_assert_eq!(m.rfc3339(), m.chrono_rfc3339());
+            let json = serde_json::to_string(&m).unwrap();
+            proptest::prop_assert_eq!(json, format!("\"{}\"", m.chrono_rfc3339()));
+        }
+    }
+
+    #[test]
+    fn formats_the_edges_like_chrono() {
+        for ms in [
+            0,
+            -1,
+            1,
+            951_782_400_000, // 2000-02-29
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(Millis(ms).rfc3339(), Millis(ms).chrono_rfc3339(), "{ms}");
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn tasks_of(e: &Engine) -> Vec<(String, String)> {
     e.records()
         .map(|r| {
             (
-                r.task.key.clone().unwrap_or_default(),
+                r.task.key.as_deref().unwrap_or_default().to_string(),
                 r.task.requester.to_string(),
             )
         })

@@ -399,7 +399,7 @@ fn schedules_survive_and_a_missed_firing_fires_once() {
     let keys: Vec<String> = rig
         .engine
         .records()
-        .filter_map(|r| r.task.key.clone())
+        .filter_map(|r| r.task.key.as_deref().map(str::to_string))
         .collect();
     assert_eq!(keys, vec!["hourly@2026-01-10T16:00:00.000Z".to_string()]);
     // Restarting again fires nothing more.

@@ -128,7 +128,7 @@ pub fn detail(d: &TaskDetail) -> String {
         line("thread", th.to_string());
     }
     if let Some(k) = &t.key {
-        line("key", k.clone());
+        line("key", k.to_string());
     }
     if let Some(p) = t.parent {
         line("parent", p.to_string());
@@ -162,7 +162,7 @@ pub fn detail(d: &TaskDetail) -> String {
         line("concluded_at", c.to_string());
     }
     if let Some(d) = &t.desc {
-        line("desc", d.clone());
+        line("desc", d.to_string());
     }
     line("conf", pretty(&t.conf.value()));
     if let Some(r) = &t.result {

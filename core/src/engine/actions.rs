@@ -140,7 +140,10 @@ impl Engine {
             match item {
                 RunItem::New(spec) => {
                     if let Some(key) = &spec.key {
-                        if let Some(id) = self.keys.get(spec.name.as_str()).and_then(|k| k.get(key))
+                        if let Some(id) = self
+                            .keys
+                            .get(spec.name.as_str())
+                            .and_then(|k| k.get(key.as_str()))
                         {
                             steps.push(RunStep::Existing(*id));
                             continue;
@@ -360,7 +363,7 @@ impl Engine {
             self.detach(id);
             if let Some(rec) = self.tasks.get_mut(id) {
                 rec.task.conclude_at = Some(at);
-                rec.pending_result = result;
+                rec.pending_result = result.map(Box::new);
             }
             self.attach(id, now);
             self.log_line(id, now, format!("conclusion pending until {at}"));
@@ -414,7 +417,7 @@ impl Engine {
         let referenced: HashSet<TaskId> = ids.iter().copied().collect();
         for id in ids {
             let mut reason = Reason::new(ReasonType::Canceled, format!("canceled by {}", who.0));
-            reason.data = json!({ "by": who.0 });
+            reason.data = json!({ "by": who.0 }).into();
             self.conclude(*id, Outcome::Canceled, reason, None, now);
         }
         let mut cascaded = Vec::new();
@@ -432,7 +435,7 @@ impl Engine {
                         ReasonType::ParentCanceled,
                         format!("canceled because its parent task {parent} was canceled"),
                     );
-                    reason.data = json!({ "by": who.0, "parent": parent });
+                    reason.data = json!({ "by": who.0, "parent": parent }).into();
                     self.conclude(id, Outcome::Canceled, reason, None, now);
                     cascaded.push(id);
                 }
@@ -447,7 +450,7 @@ impl Engine {
     fn children_of(&self, id: TaskId) -> Vec<TaskId> {
         self.tasks
             .get(id)
-            .map(|r| r.children.clone())
+            .map(|r| r.children().to_vec())
             .unwrap_or_default()
     }
 

@@ -56,13 +56,13 @@ impl Engine {
             id,
             name: name.clone(),
             conf,
-            key: spec.key,
+            key: spec.key.map(String::into_boxed_str),
             parent: spec.parent,
             thread,
             auto: spec.auto,
             archive: spec.archive,
             open: spec.open,
-            desc: spec.desc,
+            desc: spec.desc.map(String::into_boxed_str),
             priority: spec.priority,
             timeout: spec.timeout,
             ref_id: spec.ref_id,
@@ -101,12 +101,12 @@ impl Engine {
         if let Some(parent) = task.parent
             && let Some(p) = self.tasks.get_mut(parent)
         {
-            p.children.push(id);
+            p.add_child(id);
         }
         let mut record = TaskRecord {
             task,
-            attempts: Vec::new(),
-            children: Vec::new(),
+            attempts: Box::default(),
+            children: None,
             group,
             front: false,
             claimed_at: When::NONE,
@@ -250,9 +250,7 @@ impl Engine {
             ended_at: None,
             reason: None,
         };
-        // Most tasks have one attempt: do not let the first push reserve room for four.
-        rec.attempts.reserve_exact(1);
-        rec.attempts.push(attempt);
+        rec.push_attempt(attempt);
         let n = rec.task.attempt;
         self.attach(id, now);
         self.transition_event(id, Status::Requested, now, format!("attempt {n} started"));
@@ -363,11 +361,13 @@ impl Engine {
             self.transition_event(id, from, now, message);
         } else {
             let mut reason = Reason::new(end.kind, end.message);
+            let error = end.error.as_ref().map(Json::new);
             if end.kind == ReasonType::FailedByExecutor || end.kind == ReasonType::InvalidResult {
-                reason.data = end.error.clone().unwrap_or(Value::Null);
+                // Shares the error's text.
+                reason.data = error.clone().unwrap_or_else(Json::null);
             }
             if let Some(rec) = self.tasks.get_mut(id) {
-                rec.task.error = end.error.as_ref().map(Json::new);
+                rec.task.error = error;
             }
             self.conclude(id, Outcome::Failed, reason, None, now);
         }
@@ -518,7 +518,11 @@ impl Engine {
                             && r.task.conclude_at.is_some_and(|at| at <= now)
                     });
                     if due {
-                        let result = self.tasks.get_mut(id).and_then(|r| r.pending_result.take());
+                        let result = self
+                            .tasks
+                            .get_mut(id)
+                            .and_then(|r| r.pending_result.take())
+                            .map(|j| *j);
                         self.conclude_now(id, result, now);
                     }
                 }
@@ -724,7 +728,7 @@ impl Engine {
         if let Some(p) = rec.task.parent
             && let Some(parent) = self.tasks.get_mut(p)
         {
-            parent.children.retain(|c| *c != id);
+            parent.remove_child(id);
         }
         if self
             .by_def

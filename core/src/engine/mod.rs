@@ -118,7 +118,7 @@ pub struct Engine {
     next_id: TaskId,
     next_seq: u64,
     /// `(name, key)` of tasks not yet cleaned.
-    keys: HashMap<Arc<str>, HashMap<String, TaskId>>,
+    keys: HashMap<Arc<str>, HashMap<Box<str>, TaskId>>,
     refs: HashMap<i64, Vec<TaskId>>,
     /// Concluded tasks by definition, in conclusion order, for the retention sweeper.
     retention: HashMap<Arc<str>, VecDeque<(Millis, TaskId)>>,

@@ -104,8 +104,8 @@ impl Engine {
         let rec = self.tasks.get(id)?;
         Some(TaskDetail {
             task: self.task_view(id, now)?,
-            attempts: rec.attempts.clone(),
-            children: rec.children.clone(),
+            attempts: rec.attempts.to_vec(),
+            children: rec.children().to_vec(),
             workspace_files: Vec::new(),
         })
     }

@@ -18,10 +18,12 @@ pub type Rank = (Reverse<i32>, TaskId);
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub task: Task,
+    /// Exactly as long as it is (most tasks have one attempt or none); see `push_attempt`.
     #[serde(default)]
-    pub attempts: Vec<Attempt>,
+    pub attempts: Box<[Attempt]>,
+    /// `None` for the many tasks without children.
     #[serde(default)]
-    pub children: Vec<TaskId>,
+    pub children: Option<Box<Vec<TaskId>>>,
     #[serde(default)]
     pub group: GroupKey,
     /// Continued after a lock: runs before the rest of its thread.
@@ -43,7 +45,7 @@ pub struct TaskRecord {
     pub ready_at: When,
     /// The result a pending delayed `conclude` will set.
     #[serde(default)]
-    pub pending_result: Option<Json>,
+    pub pending_result: Option<Box<Json>>,
     /// Sequence of the task's last log entry.
     #[serde(default)]
     pub log_seq: u64,
@@ -55,6 +57,32 @@ pub struct TaskRecord {
 impl TaskRecord {
     pub fn id(&self) -> TaskId {
         self.task.id
+    }
+
+    pub fn children(&self) -> &[TaskId] {
+        self.children.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn add_child(&mut self, id: TaskId) {
+        self.children.get_or_insert_default().push(id);
+    }
+
+    pub fn remove_child(&mut self, id: TaskId) {
+        if let Some(c) = &mut self.children {
+            c.retain(|c| *c != id);
+            if c.is_empty() {
+                self.children = None;
+            }
+        }
+    }
+
+    /// Appends an attempt. Copies the others, but tasks have few attempts, and no spare
+    /// room is kept for the ones they never make.
+    pub fn push_attempt(&mut self, attempt: Attempt) {
+        let mut all = std::mem::take(&mut self.attempts).into_vec();
+        all.reserve_exact(1);
+        all.push(attempt);
+        self.attempts = all.into_boxed_slice();
     }
 
     pub fn rank(&self) -> Rank {

@@ -241,7 +241,11 @@ impl Engine {
         };
         let mut spec = state.schedule.task.clone();
         let key = format!("{name}@{}", due.rfc3339());
-        if let Some(id) = self.keys.get(spec.name.as_str()).and_then(|k| k.get(&key)) {
+        if let Some(id) = self
+            .keys
+            .get(spec.name.as_str())
+            .and_then(|k| k.get(key.as_str()))
+        {
             return Ok(*id);
         }
         spec.key = Some(key);

@@ -62,6 +62,10 @@ impl Json {
         serde_json::from_str(self.as_str()).unwrap_or(Value::Null)
     }
 
+    pub fn is_null(&self) -> bool {
+        self.as_str() == "null"
+    }
+
     /// Bytes of text.
     pub fn len(&self) -> usize {
         self.as_str().len()

@@ -132,8 +132,8 @@ pub struct Reason {
     /// Shared: most tasks end with one of a few messages, and an attempt's reason repeats
     /// its task's.
     pub message: Arc<str>,
-    #[serde(default)]
-    pub data: Value,
+    #[serde(default = "Json::null")]
+    pub data: Json,
 }
 
 impl Reason {
@@ -141,7 +141,7 @@ impl Reason {
         Reason {
             kind,
             message: message.into(),
-            data: Value::Null,
+            data: Json::null(),
         }
     }
 }
@@ -229,7 +229,7 @@ pub struct Task {
     pub name: Arc<str>,
     pub conf: Json,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<TaskId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,7 +238,7 @@ pub struct Task {
     pub archive: bool,
     pub open: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
+    pub desc: Option<Box<str>>,
     pub priority: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
@@ -297,7 +297,7 @@ impl Task {
             auto: self.auto,
             archive: self.archive,
             open: self.open,
-            desc: self.desc.clone(),
+            desc: self.desc.as_deref().map(str::to_string),
             priority: self.priority,
             timeout: self.timeout,
             ref_id: self.ref_id,

@@ -16,7 +16,6 @@ use crate::model::{
     TaskId,
 };
 use crate::time::Millis;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -71,12 +70,6 @@ impl Enc<'_> {
 
     fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
-    }
-
-    fn json(&mut self, v: &Value) {
-        // Serializing a `Value` into memory cannot fail (its keys are strings).
-        let text = serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec());
-        self.bytes(&text);
     }
 
     /// Task JSON is already compact text: written as it is.
@@ -177,11 +170,6 @@ impl<'a> Dec<'a> {
 
     fn string(&mut self) -> Res<String> {
         self.str().map(str::to_string)
-    }
-
-    fn json(&mut self) -> Res<Value> {
-        serde_json::from_slice(self.bytes()?)
-            .or_else(|e| bad(format!("a JSON value is invalid: {e}")))
     }
 
     /// The same bytes as [`Dec::json`], kept as text (checked, not parsed into a value).
@@ -395,7 +383,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
         } = r;
         e.u8(reason_code(*kind));
         e.str(message);
-        e.json(data);
+        e.json_text(data);
     });
     e.opt(result.as_ref(), Enc::json_text);
     e.opt(error.as_ref(), Enc::json_text);
@@ -432,6 +420,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
             e.str(message);
         });
     }
+    let children = children.as_deref().map_or(&[][..], Vec::as_slice);
     e.u(children.len() as u64);
     let mut prev = *id;
     for c in children {
@@ -449,7 +438,7 @@ pub fn encode_record(rec: &TaskRecord, out: &mut Vec<u8>) {
     ] {
         e.opt(t.get(), |e, t| e.time(t, base));
     }
-    e.opt(pending_result.as_ref(), Enc::json_text);
+    e.opt(pending_result.as_deref(), Enc::json_text);
     e.u(*log_seq);
 }
 
@@ -464,11 +453,11 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
     let base = Millis(d.i()?);
     let name = strings.get(d.str()?);
     let conf = d.json_text()?;
-    let key = d.opt(Dec::string)?;
+    let key = d.opt(|d| d.str().map(Box::from))?;
     let parent = d.opt(Dec::u)?;
     let thread = d.opt(|d| d.str().map(|s| strings.get(s)))?;
     let flags = d.u8()?;
-    let desc = d.opt(Dec::string)?;
+    let desc = d.opt(|d| d.str().map(Box::from))?;
     let priority = i32::try_from(d.i()?).or_else(|_| bad("priority is out of range"))?;
     let timeout = d.opt(Dec::u)?;
     let ref_id = d.opt(Dec::i)?;
@@ -480,7 +469,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
         Ok(Reason {
             kind: reason_of(d.u8()?)?,
             message: strings.get(d.str()?),
-            data: d.json()?,
+            data: d.json_text()?,
         })
     })?;
     let result = d.opt(Dec::json_text)?;
@@ -581,8 +570,8 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
     };
     Ok(TaskRecord {
         task,
-        attempts,
-        children,
+        attempts: attempts.into_boxed_slice(),
+        children: (!children.is_empty()).then(|| Box::new(children)),
         group,
         front: flags & F_FRONT != 0,
         claimed_at: claimed_at.into(),
@@ -590,7 +579,7 @@ pub fn decode_record(buf: &[u8], strings: &mut Interner) -> Res<TaskRecord> {
         heartbeat_deadline: heartbeat_deadline.into(),
         timeout_deadline: timeout_deadline.into(),
         ready_at: ready_at.into(),
-        pending_result,
+        pending_result: pending_result.map(Box::new),
         log_seq,
         status_timer: When::NONE,
     })
@@ -821,7 +810,7 @@ mod tests {
             outcome_reason: Some(Reason {
                 kind: ReasonType::FailedByExecutor,
                 message: "boom".into(),
-                data: json!({"code": 3}),
+                data: json!({"code": 3}).into(),
             }),
             blocked_by: None,
             result: Some(json!({"sum": 3}).into()),
@@ -841,7 +830,7 @@ mod tests {
         };
         TaskRecord {
             task,
-            attempts: vec![Attempt {
+            attempts: Box::new([Attempt {
                 attempt: 1,
                 exec_id: Uuid::from_u128(5),
                 executor: Arc::from("builtin"),
@@ -852,8 +841,8 @@ mod tests {
                     kind: ReasonType::Timeout,
                     message: "too slow".into(),
                 }),
-            }],
-            children: vec![43, 44, 100],
+            }]),
+            children: Some(Box::new(vec![43, 44, 100])),
             group: Some(Arc::from("\"Patient\"")),
             front: true,
             claimed_at: t0.plus_ms(900).into(),
@@ -861,7 +850,7 @@ mod tests {
             heartbeat_deadline: t0.plus_ms(120_000).into(),
             timeout_deadline: t0.plus_ms(31_000).into(),
             ready_at: t0.into(),
-            pending_result: Some(json!([1, 2]).into()),
+            pending_result: Some(Box::new(json!([1, 2]).into())),
             log_seq: 17,
             status_timer: When::NONE,
         }
@@ -884,8 +873,8 @@ mod tests {
         (rec.task.key, rec.task.parent, rec.task.desc) = (None, None, None);
         rec.task.outcome_reason = None;
         (rec.task.result, rec.task.error, rec.pending_result) = (None, None, None);
-        rec.attempts.clear();
-        rec.children.clear();
+        rec.attempts = Box::default();
+        rec.children = None;
         let mut buf = Vec::new();
         encode_record(&rec, &mut buf);
         assert_eq!(decode_record(&buf, &mut Interner::default()).unwrap(), rec);

@@ -190,8 +190,8 @@ fn info_lines(d: &TaskDetail, offset_s: i32) -> Vec<DLine> {
         out.push(field("progress", format!("{:.0}%", p * 100.0)));
     }
     out.push(field("requester", t.requester.to_string()));
-    out.push(field("desc", opt(t.desc.clone())));
-    out.push(field("key", opt(t.key.clone())));
+    out.push(field("desc", opt(t.desc.as_deref().map(str::to_string))));
+    out.push(field("key", opt(t.key.as_deref().map(str::to_string))));
     out.push(field("ref_id", opt(t.ref_id.map(|r| r.to_string()))));
     out.push(field("parent", opt(t.parent.map(|p| format!("#{p}")))));
     out.push(field("rerun_of", opt(t.rerun_of.map(|p| format!("#{p}")))));

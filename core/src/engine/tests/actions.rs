@@ -589,7 +589,7 @@ fn cancel_cascades_to_live_descendants() {
     let _ = g2;
     let reason = h.task(c).outcome_reason.unwrap();
     assert_eq!(reason.kind, ReasonType::ParentCanceled);
-    assert_eq!(reason.data["parent"], json!(p));
+    assert_eq!(reason.data.value()["parent"], json!(p));
     assert_eq!(
         h.task(c2).outcome_reason.unwrap().kind,
         ReasonType::ParentCanceled

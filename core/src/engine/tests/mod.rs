@@ -386,7 +386,7 @@ pub fn check_invariants(e: &Engine, now: Millis) {
                 .add(t.status, t.outcome);
         }
         if let Some(k) = &t.key {
-            let old = keys.insert((t.name.to_string(), k.clone()), t.id);
+            let old = keys.insert((t.name.to_string(), k.to_string()), t.id);
             assert!(old.is_none(), "key {k} of {} used twice", t.name);
         }
         if let Some(r) = t.ref_id {
@@ -461,7 +461,7 @@ pub fn check_invariants(e: &Engine, now: Millis) {
         .iter()
         .flat_map(|(n, m)| {
             m.iter()
-                .map(move |(k, id)| ((n.to_string(), k.clone()), *id))
+                .map(move |(k, id)| ((n.to_string(), k.to_string()), *id))
         })
         .collect();
     assert_eq!(engine_keys, keys, "keys");
@@ -473,7 +473,7 @@ pub fn check_invariants(e: &Engine, now: Millis) {
     assert_eq!(engine_refs, refs, "refs");
     for rec in e.tasks.iter() {
         let want = children.get(&rec.id()).cloned().unwrap_or_default();
-        assert_eq!(rec.children, want, "children of {}", rec.id());
+        assert_eq!(rec.children(), &want[..], "children of {}", rec.id());
     }
 
     // Counts by status as the API shows them.
