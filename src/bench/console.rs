@@ -22,8 +22,8 @@ use taskyard::console::theme::Theme;
 use taskyard::source::Source;
 use taskyard::source::local::LocalSource;
 use taskyard_core::api::{Action, Requester};
-use taskyard_core::model::{Definition, ExecutorKind, RunItem, TaskSpec};
-use taskyard_core::runtime::{EngineHandle, RuntimeBuilder};
+use taskyard_core::model::{Definition, EventKind, ExecutorKind, RunItem, Status, TaskSpec};
+use taskyard_core::runtime::{Delivery, EngineHandle, RuntimeBuilder};
 
 #[derive(Args, Debug)]
 pub struct ConsoleBench {
@@ -298,19 +298,57 @@ async fn load_phase(
         })
     };
 
+    // Completions are counted from the event stream: retention cleans done tasks after
+    // 5 s, so the count of done tasks would understate a run longer than that.
+    let completed = Arc::new(AtomicU64::new(0));
+    let counter = {
+        let completed = completed.clone();
+        let mut events = engine.subscribe(None);
+        tokio::spawn(async move {
+            loop {
+                match events.next().await {
+                    Delivery::Events(batch) => {
+                        let done = batch
+                            .iter()
+                            .filter(|e| {
+                                matches!(
+                                    e.kind,
+                                    EventKind::TaskStatus {
+                                        to: Status::Done,
+                                        ..
+                                    }
+                                )
+                            })
+                            .count();
+                        completed.fetch_add(done as u64, Ordering::Relaxed);
+                    }
+                    // Fell behind the event history: the count would be short; say so.
+                    Delivery::Reset => completed.store(u64::MAX, Ordering::Relaxed),
+                    Delivery::Closed => break,
+                }
+            }
+        })
+    };
+
     let source: Arc<dyn Source> = Arc::new(LocalSource::new(engine.clone()));
     let options = options(&*source)?;
     let seconds = args.seconds.max(1);
-    let done_before = engine.counts().by_status.get("done").copied().unwrap_or(0);
+    let done_before = completed.load(Ordering::Relaxed);
+    let started = Instant::now();
     let console = std::thread::spawn(move || console_thread(source, options, seconds));
     let figures = tokio::task::spawn_blocking(move || console.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the console thread panicked"))??;
+    let done_after = completed.load(Ordering::Relaxed);
+    anyhow::ensure!(
+        done_after != u64::MAX && done_before != u64::MAX,
+        "the completion counter fell behind the event stream; the figure would be wrong"
+    );
+    let completed_per_s = (done_after - done_before) as f64 / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let _ = feeder.await;
-    let done_after = engine.counts().by_status.get("done").copied().unwrap_or(0);
     engine.shutdown().await;
-    let completed_per_s = (done_after - done_before) as f64 / seconds as f64;
+    counter.abort();
     let mut figures = figures;
     figures["engine_completions_per_s"] = json!(completed_per_s.round());
     Ok(figures)
