@@ -60,8 +60,8 @@ impl Synchronous {
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
     pub synchronous: Synchronous,
-    /// WAL size, in pages, at which a commit also checkpoints the WAL into the database.
-    /// Larger means fewer checkpoints, each page written back once for many commits.
+    /// WAL size, in pages, at which a commit also checkpoints the WAL into the database
+    /// (after which new commits overwrite the WAL from its start).
     pub wal_autocheckpoint: u32,
 }
 
@@ -69,8 +69,13 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             synchronous: Synchronous::Full,
-            // 64 MiB of 16 KiB pages.
-            wal_autocheckpoint: 4_096,
+            // 8 MiB of 16 KiB pages. Until the WAL first wraps, every commit grows the file
+            // and its fsync also journals the new size (~1.7× slower here), so a small WAL
+            // gets a fresh data dir to in-place writes soon. Measured (durable bench,
+            // interleaved, quiet machine): sequential runs went from 0.30–0.37× to
+            // 0.50–0.55× the disk's fsync rate on a fresh data dir (64 MiB WAL before),
+            // with no measurable change in throughput.
+            wal_autocheckpoint: 512,
         }
     }
 }
