@@ -172,6 +172,16 @@ async fn gated_engine(dir: &Path, busy: bool) -> (Arc<Gated>, EngineHandle) {
         };
         engine.act(run, Requester::new("t")).await.unwrap();
         wait_status(&engine, 1, Status::InProgress).await;
+        // Its workspace is made (the handler's last word to the driver) before it hangs.
+        let made = dir.join("1").join("attempt-1");
+        let wait = async {
+            while !made.exists() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .expect("the handler made its workspace");
     }
     engine.sync().await;
     (gated, engine)

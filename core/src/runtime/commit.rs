@@ -22,6 +22,7 @@
 
 use crate::error::Error;
 use crate::storage::{Batch, Storage};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -54,6 +55,11 @@ pub(super) struct Committer {
 struct Store {
     storage: Arc<dyn Storage>,
     broken: OnceLock<Error>,
+    /// Batches handed to the writer and not yet committed.
+    queued: AtomicUsize,
+    /// Held while follow-ups run, so those of an inline commit never overtake those of
+    /// the writer's last commit (replies and events stay in commit order).
+    following: parking_lot::Mutex<()>,
 }
 
 struct Writer {
@@ -73,6 +79,8 @@ impl Committer {
         let store = Arc::new(Store {
             storage,
             broken: OnceLock::new(),
+            queued: AtomicUsize::new(0),
+            following: parking_lot::Mutex::new(()),
         });
         if !group {
             return Committer {
@@ -124,22 +132,29 @@ impl Committer {
             after(Some(&stopped()));
             return;
         };
-        // Every other permit is back: the writer has committed and answered everything
-        // it was given, so committing here keeps the order.
-        if alone && w.may_block && w.slots.available_permits() + 1 == IN_FLIGHT {
+        // The writer has committed everything it was given, so committing here keeps the
+        // order; `following` keeps the follow-ups in that order too.
+        if alone && w.may_block && self.store.queued.load(Ordering::SeqCst) == 0 {
             // Tokio moves this worker's other tasks to another thread meanwhile.
-            let err =
-                tokio::task::block_in_place(|| self.store.commit(std::slice::from_ref(&batch)));
-            after(err.as_ref());
+            tokio::task::block_in_place(|| {
+                let err = self.store.commit(std::slice::from_ref(&batch));
+                let _order = self.store.following.lock();
+                after(err.as_ref());
+            });
             return;
         }
+        self.store.queued.fetch_add(1, Ordering::SeqCst);
         let work = Work {
             batch,
             after,
             _permit: permit,
         };
-        let sent = w.tx.as_ref().map(|tx| tx.send(work));
-        if let Some(Err(mpsc::SendError(work))) = sent {
+        let refused = match w.tx.as_ref() {
+            Some(tx) => tx.send(work).err().map(|mpsc::SendError(work)| work),
+            None => Some(work),
+        };
+        if let Some(work) = refused {
+            self.store.queued.fetch_sub(1, Ordering::SeqCst);
             (work.after)(Some(&stopped()));
         }
     }
@@ -228,9 +243,13 @@ fn write_loop(store: &Store, rx: mpsc::Receiver<Work>) {
             next = rx.try_recv().ok();
         }
         let failed = store.commit(&batches);
+        // Idle before the replies go out: whoever a reply wakes finds the writer idle.
+        let order = store.following.lock();
+        store.queued.fetch_sub(batches.len(), Ordering::SeqCst);
         for after in afters.drain(..) {
             after(failed.as_ref());
         }
+        drop(order);
         permits.clear();
         let records: usize = batches.iter().map(|b| b.records.len()).sum();
         if records < FREE_ELSEWHERE {
