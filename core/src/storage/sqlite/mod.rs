@@ -17,7 +17,7 @@ use crate::engine::TaskRecord;
 use crate::error::{Error, Result};
 use crate::model::{Definition, LogPage, ScheduleRow, TaskId, ThreadRow};
 use parking_lot::Mutex;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,9 @@ struct Inner {
 
 struct Writer {
     conn: Connection,
+    /// The highest task id stored: a commit that writes a higher one writes the table's
+    /// newest row, which then carries the next id and seq.
+    newest: i64,
     /// Threads that have a row, so an ordinary thread change costs no delete.
     stored_threads: HashSet<String>,
     buf: Vec<u8>,
@@ -186,6 +189,9 @@ impl SqliteStorage {
             rows.collect::<rusqlite::Result<HashSet<_>>>()
                 .map_err(|e| sql_error(&path, "cannot read", e))?
         };
+        let newest: i64 = conn
+            .query_row("SELECT coalesce(max(id), 0) FROM tasks", [], |r| r.get(0))
+            .map_err(|e| sql_error(&path, "cannot read", e))?;
         let reader = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -201,6 +207,7 @@ impl SqliteStorage {
                 path,
                 writer: Mutex::new(Some(Writer {
                     conn,
+                    newest,
                     stored_threads,
                     buf: Vec::with_capacity(4096),
                     log_buf: Vec::with_capacity(4096),
@@ -437,8 +444,18 @@ impl Storage for SqliteStorage {
         let inner = &self.inner;
         let guard = inner.reader.lock();
         let conn = guard.as_ref().ok_or_else(|| inner.closed())?;
-        let next_id = inner.read_meta(conn, "next_id")?;
-        let next_seq = inner.read_meta(conn, "next_seq")?;
+        let (row_id, row_seq): (Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT next_id, next_seq FROM tasks ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| sql_error(&inner.path, "cannot read the newest task from", e))?
+            .unwrap_or((None, None));
+        let from_row = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+        let next_id = inner.read_meta(conn, "next_id")?.max(from_row(row_id));
+        let next_seq = inner.read_meta(conn, "next_seq")?.max(from_row(row_seq));
         let read_json = |sql: &str, what: &str| -> Result<Vec<(String, String)>> {
             let mut stmt = conn
                 .prepare(sql)
@@ -577,12 +594,39 @@ impl Storage for SqliteStorage {
                     }
                 }
             }
-            {
-                let mut meta = tx.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
-                meta.execute(params!["next_id", changes.next_id as i64])?;
-                meta.execute(params!["next_seq", changes.next_seq as i64])?;
+            // Where the next id and seq go: the newest row when this commit writes one and
+            // removes none (a removed row may be the one that held them), else `meta`.
+            let newest = changes
+                .tasks
+                .iter()
+                .rev()
+                .find(|(_, rec)| rec.is_some())
+                .map(|(id, _)| *id as i64)
+                .filter(|id| *id > w.newest);
+            let removes = changes.tasks.iter().any(|(_, rec)| rec.is_none());
+            match newest {
+                Some(id) if !removes => {
+                    tx.prepare_cached(
+                        "UPDATE tasks SET next_id = ?2, next_seq = ?3 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        id,
+                        changes.next_id as i64,
+                        changes.next_seq as i64
+                    ])?;
+                }
+                _ => {
+                    let mut meta =
+                        tx.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
+                    meta.execute(params!["next_id", changes.next_id as i64])?;
+                    meta.execute(params!["next_seq", changes.next_seq as i64])?;
+                }
             }
-            tx.commit()
+            tx.commit()?;
+            if let Some(id) = newest {
+                w.newest = id;
+            }
+            Ok(())
         })();
         result.map_err(|e| sql_error(&inner.path, "cannot commit to", e))?;
         for name in removed_threads {

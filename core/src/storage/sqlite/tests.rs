@@ -174,3 +174,60 @@ fn a_version_1_database_is_migrated_and_its_logs_still_read() {
     assert_eq!(seqs, vec![1, 2, 3, 4]);
     assert_eq!(s.read_log(1, 2, 1).unwrap().next, Some(3));
 }
+
+/// The next id and seq come back whichever place held them last: the newest row (a
+/// commit that added it), or `meta` (a commit that added no newer row, or removed one).
+#[test]
+fn the_next_id_and_seq_survive_wherever_they_were_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let reopened = |want: (u64, u64)| {
+        let s = SqliteStorage::open(dir.path(), SqliteOptions::default()).unwrap();
+        let loaded = s.load().unwrap();
+        assert_eq!((loaded.next_id, loaded.next_seq), want);
+        drop(loaded);
+        s.close();
+    };
+    let mut rec = one_task().records[0].clone();
+    let commit = |records: Vec<TaskRecord>, next_id: u64, next_seq: u64, cleaned: Option<u64>| {
+        let s = SqliteStorage::open(dir.path(), SqliteOptions::default()).unwrap();
+        let events = cleaned
+            .map(|id| crate::model::Event {
+                seq: next_seq - 1,
+                at: crate::time::Millis(1),
+                kind: crate::model::EventKind::TaskCleaned { id },
+            })
+            .into_iter()
+            .collect();
+        s.commit(&[Batch {
+            events: Arc::new(events),
+            records,
+            next_id,
+            next_seq,
+        }])
+        .unwrap();
+        s.close();
+    };
+    // A new newest task: kept in its row.
+    rec.task.id = 5;
+    commit(vec![rec.clone()], 6, 20, None);
+    reopened((6, 20));
+    // Only an older row changes (no newer row): kept in meta.
+    rec.task.id = 3;
+    commit(vec![rec.clone()], 6, 25, None);
+    reopened((6, 25));
+    // A newer task again, then the newest row removed: meta.
+    rec.task.id = 9;
+    commit(vec![rec.clone()], 10, 30, None);
+    reopened((10, 30));
+    commit(Vec::new(), 10, 31, Some(9));
+    reopened((10, 31));
+    let conn = Connection::open(dir.path().join("taskyard.db")).unwrap();
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM tasks ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(ids, [3, 5], "task 9 was removed");
+}
