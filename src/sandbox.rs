@@ -290,25 +290,21 @@ fn make_task(s: &mut StreamState, rng: &mut SmallRng, now: taskyard_core::Millis
     spec
 }
 
-/// A sandbox engine: in memory (or in SQLite under `data`, kept across runs), the
+/// A sandbox engine on SQLite under `data` (workspaces in `data/workspaces`), the
 /// built-in definitions registered, the workload's generator started (creating tasks at
 /// once when `running`).
 pub async fn start(
     workload: WorkloadSpec,
     running: bool,
-    data: Option<&Path>,
-    workspaces: std::path::PathBuf,
+    data: &Path,
 ) -> anyhow::Result<(EngineHandle, Arc<Workload>)> {
-    let mut builder = taskyard_core::runtime::RuntimeBuilder::new().workspace_root(workspaces);
-    if let Some(dir) = data {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        let storage = taskyard_core::storage::SqliteStorage::open(dir, Default::default())
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        builder = builder
-            .storage(Arc::new(storage))
-            .workspace_root(dir.join("workspaces"));
-    }
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let storage = taskyard_core::storage::SqliteStorage::open(data, Default::default())
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let builder = taskyard_core::runtime::RuntimeBuilder::new()
+        .storage(Arc::new(storage))
+        .workspace_root(taskyard_core::storage::workspaces_dir(data));
     let engine = builder
         .start()
         .map_err(|e| anyhow::anyhow!("cannot start the sandbox engine: {}", e.message))?;

@@ -124,7 +124,18 @@ fn the_sandbox_comes_alive_and_q_restores_the_terminal() {
         s.contains("BEFORE\n") || s.lines().any(|l| l == "BEFORE")
     });
     assert!(before.contains("icanon echo"), "{before}");
-    t.send(&[&format!("{bin}; echo EXITED-$?"), "Enter"]);
+    // Its own TMPDIR, to see the sandbox's data directory come and go.
+    let tmp = tempfile::tempdir().unwrap();
+    let sandboxes = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    t.send(&[
+        &format!("TMPDIR={} {bin}; echo EXITED-$?", tmp.path().display()),
+        "Enter",
+    ]);
 
     // Alive: rows appear and keep coming.
     let first = t.wait_for("the console with tasks", 20, |s| {
@@ -132,6 +143,12 @@ fn the_sandbox_comes_alive_and_q_restores_the_terminal() {
     });
     let n = task_count(&first).unwrap_or(0);
     let later = t.wait_for("more tasks", 20, |s| task_count(s).is_some_and(|m| m > n));
+    let dirs = sandboxes();
+    assert_eq!(dirs.len(), 1, "one sandbox data directory: {dirs:?}");
+    assert!(
+        dirs[0].join("taskyard.db").is_file(),
+        "the sandbox is on SQLite"
+    );
     assert!(later.contains("● connected"), "{later}");
     assert!(later.contains("workload ▶ running"), "{later}");
     assert!(
@@ -152,6 +169,10 @@ fn the_sandbox_comes_alive_and_q_restores_the_terminal() {
     // q quits and the shell is back, cooked as before.
     t.send(&["q"]);
     let after = t.wait_for("the shell back", 20, |s| s.contains("EXITED-0"));
+    assert!(
+        sandboxes().is_empty(),
+        "the temporary data directory is removed"
+    );
     assert!(
         !after.contains("Tasks "),
         "the alternate screen is gone: {after}"

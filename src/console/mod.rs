@@ -51,9 +51,13 @@ pub struct ConsoleArgs {
     /// Sandbox: start with the workload stopped (W starts it).
     #[arg(long)]
     pub no_workload: bool,
-    /// Sandbox: keep the engine's data in this directory (default: in memory).
+    /// Sandbox: keep the engine's data (SQLite, workspaces) in this directory, across
+    /// runs (default: a fresh temporary directory, removed on exit unless --keep).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Sandbox: keep the temporary data directory on exit, and say where it is.
+    #[arg(long, conflicts_with = "data")]
+    pub keep: bool,
     /// Hide and refuse every key that changes something.
     #[arg(long)]
     pub read_only: bool,
@@ -163,17 +167,18 @@ pub async fn run(mut args: ConsoleArgs, subcommand: bool) -> anyhow::Result<()> 
         Some(path) => WorkloadSpec::load(path)?,
         None => WorkloadSpec::builtin()?,
     };
-    let workspaces = tempfile::Builder::new()
-        .prefix("taskyard-sandbox-")
-        .tempdir()
-        .context("cannot create the sandbox's workspace directory")?;
-    let (engine, workload) = sandbox::start(
-        spec,
-        !args.no_workload,
-        args.data.as_deref(),
-        workspaces.path().to_path_buf(),
-    )
-    .await?;
+    // Without --data, a fresh directory: removed on exit (when `temp` drops) unless --keep.
+    let (data, temp) = match &args.data {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("taskyard-sandbox-")
+                .tempdir()
+                .context("cannot create the sandbox's data directory")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let (engine, workload) = sandbox::start(spec, !args.no_workload, &data).await?;
     let source: Arc<dyn Source> = Arc::new(LocalSource::sandbox(engine.clone(), workload.clone()));
     let options = options(&args, &config, &*source)?;
 
@@ -185,5 +190,14 @@ pub async fn run(mut args: ConsoleArgs, subcommand: bool) -> anyhow::Result<()> 
     };
     workload.stop();
     engine.shutdown().await;
+    if let Some(t) = temp
+        && args.keep
+    {
+        let kept = t.keep();
+        eprintln!(
+            "taskyard: the sandbox's data is kept in {} (open it again with --data)",
+            kept.display()
+        );
+    }
     result
 }
