@@ -46,11 +46,7 @@ pub struct DurableBench {
 }
 
 pub async fn run(args: DurableBench) -> anyhow::Result<()> {
-    anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
-    anyhow::ensure!(
-        (1..=10_000).contains(&args.batch),
-        "--batch must be between 1 and 10000 (the per-run limit)"
-    );
+    super::check_echo_args(args.tasks, args.batch)?;
     let temp;
     let dir = match &args.data {
         Some(d) => {

@@ -22,11 +22,7 @@ pub struct EngineBench {
 }
 
 pub async fn run(args: EngineBench) -> anyhow::Result<()> {
-    anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
-    anyhow::ensure!(
-        (1..=10_000).contains(&args.batch),
-        "--batch must be between 1 and 10000 (the per-run limit)"
-    );
+    super::check_echo_args(args.tasks, args.batch)?;
     let workspaces = tempfile::tempdir()?;
     let engine = RuntimeBuilder::new()
         .workspace_root(workspaces.path().to_path_buf())

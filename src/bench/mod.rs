@@ -66,6 +66,16 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Refuses `--tasks` and `--batch` values [`echo_throughput`] cannot run.
+pub fn check_echo_args(tasks: usize, batch: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(tasks > 0, "--tasks must be at least 1");
+    anyhow::ensure!(
+        (1..=10_000).contains(&batch),
+        "--batch must be between 1 and 10000 (the per-run limit)"
+    );
+    Ok(())
+}
+
 /// Runs `tasks` no-op `echo` tasks (spread over `threads` threads, submitted in `run`
 /// actions of `batch`) and returns the seconds until every one is done and committed, and seconds to submit them.
 pub async fn echo_throughput(
