@@ -22,15 +22,8 @@ use taskyard_core::storage::{SqliteOptions, SqliteStorage, Synchronous, workspac
 
 #[derive(Args, Debug)]
 pub struct DurableBench {
-    /// How many tasks to run for the throughput figure.
-    #[arg(long, default_value_t = 200_000)]
-    tasks: usize,
-    /// Spread the tasks over this many threads (0: no threads).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Tasks per `run` action.
-    #[arg(long, default_value_t = 1_000)]
-    batch: usize,
+    #[command(flatten)]
+    echo: super::EchoArgs,
     /// Sequential single-task `run` actions to time (0: skip that figure).
     #[arg(long, default_value_t = 1_000)]
     sequential: usize,
@@ -46,7 +39,7 @@ pub struct DurableBench {
 }
 
 pub async fn run(args: DurableBench) -> anyhow::Result<()> {
-    super::check_echo_args(args.tasks, args.batch)?;
+    args.echo.check()?;
     let temp;
     let dir = match &args.data {
         Some(d) => {
@@ -87,13 +80,12 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
     // file's growth); once the WAL has been checkpointed and restarted, commits write it
     // in place, as on any data dir in use for a while. Both are worth knowing.
     let fresh = sequential_and_fsync(&engine, &dir, args.sequential).await?;
-    let (seconds, submitted) =
-        super::echo_throughput(&engine, args.tasks, args.threads, args.batch).await?;
+    let (seconds, submitted) = super::echo_throughput(&engine, &args.echo).await?;
     let warm = sequential_and_fsync(&engine, &dir, args.sequential).await?;
     let counts = engine.counts();
     engine.shutdown().await;
 
-    let tasks_per_s = args.tasks as f64 / seconds;
+    let tasks_per_s = args.echo.tasks as f64 / seconds;
     let rss = super::peak_rss_mib();
     let db_mib = std::fs::metadata(dir.join("taskyard.db"))
         .map(|m| m.len() as f64 / (1024.0 * 1024.0))
@@ -104,9 +96,9 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
             json!({
                 "scenario": "durable",
                 "sync": format!("{:?}", args.sync).to_lowercase(),
-                "tasks": args.tasks,
-                "threads": args.threads,
-                "batch": args.batch,
+                "tasks": args.echo.tasks,
+                "threads": args.echo.threads,
+                "batch": args.echo.batch,
                 "seconds": seconds,
                 "tasks_per_s": tasks_per_s.round(),
                 "submit_seconds": submitted,
@@ -123,8 +115,8 @@ pub async fn run(args: DurableBench) -> anyhow::Result<()> {
         println!(
             "durable ({:?} sync): {} tasks over {} threads in {seconds:.3} s = {tasks_per_s:.0} tasks/s (submitted in {submitted:.3} s, peak RSS {:.0} MiB)",
             args.sync,
-            args.tasks,
-            args.threads,
+            args.echo.tasks,
+            args.echo.threads,
             rss.unwrap_or(0.0)
         );
         for (which, seq) in [("a fresh", &fresh), ("a warm", &warm)] {

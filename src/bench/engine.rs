@@ -7,22 +7,15 @@ use taskyard_core::runtime::RuntimeBuilder;
 
 #[derive(Args, Debug)]
 pub struct EngineBench {
-    /// How many tasks to run.
-    #[arg(long, default_value_t = 200_000)]
-    tasks: usize,
-    /// Spread the tasks over this many threads (0: no threads).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Tasks per `run` action.
-    #[arg(long, default_value_t = 1_000)]
-    batch: usize,
+    #[command(flatten)]
+    echo: super::EchoArgs,
     /// Print one JSON line instead of text.
     #[arg(long)]
     json: bool,
 }
 
 pub async fn run(args: EngineBench) -> anyhow::Result<()> {
-    super::check_echo_args(args.tasks, args.batch)?;
+    args.echo.check()?;
     let workspaces = tempfile::tempdir()?;
     let engine = RuntimeBuilder::new()
         .workspace_root(workspaces.path().to_path_buf())
@@ -31,20 +24,19 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
         engine.put_definition(def).await?;
     }
 
-    let (seconds, submitted) =
-        super::echo_throughput(&engine, args.tasks, args.threads, args.batch).await?;
+    let (seconds, submitted) = super::echo_throughput(&engine, &args.echo).await?;
     let counts = engine.counts();
     engine.shutdown().await;
-    let tasks_per_s = args.tasks as f64 / seconds;
+    let tasks_per_s = args.echo.tasks as f64 / seconds;
     let rss = super::peak_rss_mib();
     if args.json {
         println!(
             "{}",
             json!({
                 "scenario": "engine",
-                "tasks": args.tasks,
-                "threads": args.threads,
-                "batch": args.batch,
+                "tasks": args.echo.tasks,
+                "threads": args.echo.threads,
+                "batch": args.echo.batch,
                 "seconds": seconds,
                 "tasks_per_s": tasks_per_s.round(),
                 "submit_seconds": submitted,
@@ -55,8 +47,8 @@ pub async fn run(args: EngineBench) -> anyhow::Result<()> {
     } else {
         println!(
             "engine: {} tasks over {} threads in {seconds:.3} s = {tasks_per_s:.0} tasks/s (submitted in {:.3} s, peak RSS {:.0} MiB)",
-            args.tasks,
-            args.threads,
+            args.echo.tasks,
+            args.echo.threads,
             submitted,
             rss.unwrap_or(0.0)
         );

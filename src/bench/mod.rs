@@ -66,24 +66,43 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Refuses `--tasks` and `--batch` values [`echo_throughput`] cannot run.
-pub fn check_echo_args(tasks: usize, batch: usize) -> anyhow::Result<()> {
-    anyhow::ensure!(tasks > 0, "--tasks must be at least 1");
-    anyhow::ensure!(
-        (1..=10_000).contains(&batch),
-        "--batch must be between 1 and 10000 (the per-run limit)"
-    );
-    Ok(())
+/// The no-op `echo` workload of `bench engine` and `bench durable`.
+#[derive(Args, Debug)]
+pub struct EchoArgs {
+    /// How many tasks to run.
+    #[arg(long, default_value_t = 200_000)]
+    pub tasks: usize,
+    /// Spread the tasks over this many threads (0: no threads).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Tasks per `run` action.
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+}
+
+impl EchoArgs {
+    /// Refuses values [`echo_throughput`] cannot run.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.tasks > 0, "--tasks must be at least 1");
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.batch),
+            "--batch must be between 1 and 10000 (the per-run limit)"
+        );
+        Ok(())
+    }
 }
 
 /// Runs `tasks` no-op `echo` tasks (spread over `threads` threads, submitted in `run`
 /// actions of `batch`) and returns the seconds until every one is done and committed, and seconds to submit them.
 pub async fn echo_throughput(
     engine: &taskyard_core::runtime::EngineHandle,
-    tasks: usize,
-    threads: usize,
-    batch: usize,
+    args: &EchoArgs,
 ) -> anyhow::Result<(f64, f64)> {
+    let &EchoArgs {
+        tasks,
+        threads,
+        batch,
+    } = args;
     let who = taskyard_core::api::Requester::new("bench");
     let done_before = engine.counts().by_status.get("done").copied().unwrap_or(0) as usize;
     let start = std::time::Instant::now();
