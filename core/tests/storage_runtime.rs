@@ -41,6 +41,8 @@ struct Gated {
     opened: Condvar,
     fail: Mutex<bool>,
     calls: Mutex<Vec<usize>>,
+    /// Per commit: whether the writer thread made it (else the driver, inline).
+    on_writer: Mutex<Vec<bool>>,
     entered: std::sync::atomic::AtomicUsize,
 }
 
@@ -52,17 +54,25 @@ impl Gated {
             opened: Condvar::new(),
             fail: Mutex::new(false),
             calls: Mutex::new(Vec::new()),
+            on_writer: Mutex::new(Vec::new()),
             entered: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
-    fn hold(&self) {
+    /// Holds commits until the guard is dropped (also when the test fails meanwhile, so
+    /// a failure reports instead of hanging on the held commit).
+    fn hold(&self) -> Held<'_> {
         *self.held.lock() = true;
+        Held(self)
     }
+}
 
-    fn release(&self) {
-        *self.held.lock() = false;
-        self.opened.notify_all();
+struct Held<'a>(&'a Gated);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        *self.0.held.lock() = false;
+        self.0.opened.notify_all();
     }
 }
 
@@ -85,6 +95,9 @@ impl Storage for Gated {
         }
         drop(held);
         self.calls.lock().push(batches.len());
+        self.on_writer
+            .lock()
+            .push(std::thread::current().name() == Some("taskyard-writer"));
         if *self.fail.lock() {
             return Err(taskyard_core::Error::internal("the disk is on fire"));
         }
@@ -195,7 +208,7 @@ async fn under_load_the_driver_applies_while_the_writer_commits() {
     // Task 1 is the running handler's.
     let id = |n: TaskId| n + 1;
 
-    gated.hold();
+    let held = gated.hold();
     let who = Requester::new("t");
     let mut a = Box::pin(engine.act(run_action(1), who.clone()));
     assert!((&mut a).now_or_never().is_none());
@@ -222,7 +235,7 @@ async fn under_load_the_driver_applies_while_the_writer_commits() {
     );
     let seen_before = engine.last_seq();
 
-    gated.release();
+    drop(held);
     let replies = [
         a.await.unwrap(),
         b.await.unwrap(),
@@ -244,14 +257,20 @@ async fn under_load_the_driver_applies_while_the_writer_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alone_the_driver_commits_itself_and_what_piles_up_is_one_transaction() {
+async fn alone_the_driver_commits_itself_until_commands_pile_up_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
     let (gated, engine) = gated_engine(dir.path(), false).await;
+    let who = Requester::new("t");
+    // One request at a time: each is committed by the driver.
+    let before = gated.on_writer.lock().len();
+    for _ in 0..3 {
+        engine.act(run_action(1), who.clone()).await.unwrap();
+    }
+    assert_eq!(gated.on_writer.lock()[before..], [false; 3], "inline");
     let first_calls = gated.calls.lock().len();
     let writer_calls = |g: &Gated| g.calls.lock().len();
 
-    gated.hold();
-    let who = Requester::new("t");
+    let held = gated.hold();
     let mut a = Box::pin(engine.act(run_action(1), who.clone()));
     assert!((&mut a).now_or_never().is_none());
     commit_entered(&gated, first_calls).await;
@@ -264,7 +283,7 @@ async fn alone_the_driver_commits_itself_and_what_piles_up_is_one_transaction() 
         assert!(r.now_or_never().is_none(), "no reply before its commit");
     }
     assert!(
-        engine.read(|e| e.record(2).is_none()),
+        engine.read(|e| e.record(5).is_none()),
         "B waits for A's commit"
     );
     assert!(
@@ -277,8 +296,8 @@ async fn alone_the_driver_commits_itself_and_what_piles_up_is_one_transaction() 
         "A's commit has not returned"
     );
 
-    gated.release();
-    assert!(matches!(a.await.unwrap(), ActionReply::Run { tasks } if tasks == vec![1]));
+    drop(held);
+    assert!(matches!(a.await.unwrap(), ActionReply::Run { tasks } if tasks == vec![4]));
     let mut ids = Vec::new();
     for r in rest {
         let ActionReply::Run { tasks } = r.await.unwrap() else {
@@ -286,10 +305,14 @@ async fn alone_the_driver_commits_itself_and_what_piles_up_is_one_transaction() 
         };
         ids.extend(tasks);
     }
-    assert_eq!(ids, [2, 3, 4, 5, 6, 7]);
-    // Each driver batch went straight to storage: A's, then one with B, C and D.
+    assert_eq!(ids, [5, 6, 7, 8, 9, 10]);
     let calls = gated.calls.lock()[first_calls..].to_vec();
     assert_eq!(calls, [1, 1], "two commits: A, then B, C and D together");
+    // B, C and D waited for A's inline commit: the driver was not alone after all, and
+    // leaves the next batches to the writer, even a lone one.
+    engine.act(run_action(1), who.clone()).await.unwrap();
+    let on_writer = gated.on_writer.lock()[first_calls..].to_vec();
+    assert_eq!(on_writer, [false, true, true], "A inline, then the writer");
     engine.shutdown().await;
 }
 

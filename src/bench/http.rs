@@ -1,10 +1,12 @@
 //! `taskyard bench http`: the engine behind the real HTTP server on loopback, driven by
-//! the real client, in four phases:
+//! the real client, in five phases:
 //! 1. `run` actions of `--batch` tasks (1,000) from one client: tasks accepted per second;
 //! 2. draining them with `--workers` external worker loops (poll `max` 100, then `start`
 //!    and `success` per task, `--inflight` calls at once per loop);
 //! 3. single-task `run` requests from one client, one after the other;
-//! 4. the same from `--clients` (16) concurrent clients.
+//! 4. the same from `--clients` (16) concurrent clients;
+//! 5. the transport floor: phase 2's worker loops against a bare axum server that
+//!    answers at once (`transport.rs`), the most any drain can reach here.
 //!
 //! Client and server share this process and its cores, so the figures are a floor.
 //! Each phase also reports the process's CPU time per task (client, server, engine and
@@ -89,7 +91,7 @@ fn run_action(n: usize) -> Action {
 }
 
 /// One worker loop: long-poll up to 100, then start and succeed each, `inflight` at once.
-async fn worker_loop(
+pub(super) async fn worker_loop(
     client: Client,
     name: String,
     done: Arc<AtomicUsize>,
@@ -229,6 +231,12 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
 
     running.stop(Duration::from_secs(5)).await;
     engine.shutdown().await;
+
+    // 5. The transport floor of phase 2.
+    let phase = Phase::start();
+    super::transport::drain(args.tasks, args.workers, args.inflight, args.http2).await?;
+    let (floor_s, floor_cpu) = phase.end(args.tasks);
+
     let rate = |n: usize, s: f64| (n as f64 / s).round();
     let report = json!({
         "scenario": "http",
@@ -247,13 +255,15 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         "clients": args.clients,
         "single_run_concurrent_per_s": rate(per_client * args.clients, concurrent_s),
         "single_run_concurrent_cpu_us": concurrent_cpu,
+        "floor_drain_tasks_per_s": rate(args.tasks, floor_s),
+        "floor_drain_cpu_us_per_task": floor_cpu,
         "peak_rss_mib": super::peak_rss_mib(),
     });
     if args.json {
         println!("{report}");
     } else {
         println!(
-            "http ({} tasks, {:?} storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients",
+            "http ({} tasks, {:?} storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients; transport floor of the drain {:.0} tasks/s",
             args.tasks,
             args.storage,
             args.batch,
@@ -266,7 +276,8 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
             report["single_run_concurrent_per_s"]
                 .as_f64()
                 .unwrap_or(0.0),
-            args.clients
+            args.clients,
+            report["floor_drain_tasks_per_s"].as_f64().unwrap_or(0.0),
         );
     }
     Ok(())

@@ -6,6 +6,7 @@ mod durable;
 mod engine;
 mod http;
 mod recover;
+mod transport;
 
 use clap::{Args, Subcommand};
 

@@ -5,7 +5,7 @@
 //! commit: it goes on with the next batch.
 
 use super::Shared;
-use super::commit::{After, Committer, Slot};
+use super::commit::{After, Committer, Slot, Submitted};
 use super::handler::{Handler, HandlerContext, HandlerError};
 use crate::api::{
     Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest, Requester,
@@ -136,7 +136,12 @@ pub(super) struct Driver {
     rt: tokio::runtime::Handle,
     /// Syncs that came with a shutdown: answered once storage is closed.
     final_syncs: Vec<oneshot::Sender<()>>,
+    /// Batches to go before the driver may commit one itself again (see `commit.rs`).
+    inline_pause: u32,
 }
+
+/// Batches the driver leaves to the writer after an inline commit kept commands waiting.
+const INLINE_PAUSE: u32 = 1_000;
 
 impl Driver {
     pub fn new(
@@ -158,6 +163,7 @@ impl Driver {
             committer: Committer::new(shared.storage.clone()),
             rt: tokio::runtime::Handle::current(),
             final_syncs: Vec::new(),
+            inline_pause: 0,
             shared,
         };
         d.refresh_builtins(engine);
@@ -337,9 +343,16 @@ impl Driver {
             syncs,
         );
         // Nothing else waits for the driver, and no handler will report soon: it may as
-        // well commit this batch itself (see `commit.rs`).
-        let alone = self.rx.is_empty() && self.running.is_empty();
-        self.committer.submit(slot, batch, after, alone);
+        // well commit this batch itself (see `commit.rs`), unless that recently kept
+        // commands waiting.
+        self.inline_pause = self.inline_pause.saturating_sub(1);
+        let rx = &self.rx;
+        let arrived = || !rx.is_empty();
+        let alone = (self.inline_pause == 0 && rx.is_empty() && self.running.is_empty())
+            .then_some(&arrived as &dyn Fn() -> bool);
+        if self.committer.submit(slot, batch, after, alone) == Submitted::InlineCrowded {
+            self.inline_pause = INLINE_PAUSE;
+        }
         keep_running
     }
 
