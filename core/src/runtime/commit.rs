@@ -77,17 +77,6 @@ struct Writer {
 /// Leave to hand the writer one more batch.
 pub(super) struct Slot(Option<OwnedSemaphorePermit>);
 
-/// Where [`Committer::submit`] committed a batch.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Submitted {
-    /// On the writer, or inline without a writer.
-    Elsewhere,
-    /// Inline, with no command arriving meanwhile.
-    Inline,
-    /// Inline, and commands arrived meanwhile: they waited for it.
-    InlineCrowded,
-}
-
 impl Committer {
     pub fn new(storage: Arc<dyn Storage>) -> Committer {
         let group = storage.group_commit();
@@ -137,22 +126,23 @@ impl Committer {
 
     /// Commits `batch`, then runs `after`: here and now without a writer, or when `alone`
     /// is given (no command waits for the driver; it tells whether one has arrived since)
-    /// and the writer is idle; on the writer otherwise.
+    /// and the writer is idle; on the writer otherwise. Returns whether commands arrived
+    /// while the driver committed itself: they waited for it.
     pub fn submit(
         &self,
         slot: Slot,
         batch: Batch,
         after: After,
         alone: Option<&dyn Fn() -> bool>,
-    ) -> Submitted {
+    ) -> bool {
         let Some(w) = &self.writer else {
             let err = self.store.commit(std::slice::from_ref(&batch));
             after(err.as_ref());
-            return Submitted::Elsewhere;
+            return false;
         };
         let Some(permit) = slot.0 else {
             after(Some(&stopped()));
-            return Submitted::Elsewhere;
+            return false;
         };
         // The writer has committed everything it was given, so committing here keeps the
         // order; `following` keeps the follow-ups in that order too.
@@ -168,11 +158,7 @@ impl Committer {
                 let crowded = arrived();
                 let _order = self.store.following.lock();
                 after(err.as_ref());
-                if crowded {
-                    Submitted::InlineCrowded
-                } else {
-                    Submitted::Inline
-                }
+                crowded
             });
         }
         self.store.queued.fetch_add(1, Ordering::SeqCst);
@@ -189,7 +175,7 @@ impl Committer {
             self.store.queued.fetch_sub(1, Ordering::SeqCst);
             (work.after)(Some(&stopped()));
         }
-        Submitted::Elsewhere
+        false
     }
 
     /// Lets the writer finish what it has, and waits for it.

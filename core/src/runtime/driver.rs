@@ -5,7 +5,7 @@
 //! commit: it goes on with the next batch.
 
 use super::Shared;
-use super::commit::{After, Committer, Slot, Submitted};
+use super::commit::{After, Committer, Slot};
 use super::handler::{Handler, HandlerContext, HandlerError};
 use crate::api::{
     Action, ActionReply, ExecRef, FailRequest, NotifyReply, NotifyRequest, PollRequest, Requester,
@@ -350,7 +350,7 @@ impl Driver {
         let arrived = || !rx.is_empty();
         let alone = (self.inline_pause == 0 && rx.is_empty() && self.running.is_empty())
             .then_some(&arrived as &dyn Fn() -> bool);
-        if self.committer.submit(slot, batch, after, alone) == Submitted::InlineCrowded {
+        if self.committer.submit(slot, batch, after, alone) {
             self.inline_pause = INLINE_PAUSE;
         }
         keep_running
