@@ -1,12 +1,13 @@
 //! `taskyard bench http`: the engine behind the real HTTP server on loopback, driven by
 //! the real client, in five phases:
-//! 1. `run` actions of `--batch` tasks (1,000) from one client: tasks accepted per second;
-//! 2. draining them with `--workers` external worker loops (poll `max` 100, then `start`
+//! 1. the transport floor: phase 3's worker loops against a bare axum server that
+//!    answers at once (`transport.rs`), the most any drain can reach here; first, so
+//!    that nothing of the engine's storage (its writeback) runs beside it;
+//! 2. `run` actions of `--batch` tasks (1,000) from one client: tasks accepted per second;
+//! 3. draining them with `--workers` external worker loops (poll `max` 100, then `start`
 //!    and `success` per task, `--inflight` calls at once per loop);
-//! 3. single-task `run` requests from one client, one after the other;
-//! 4. the same from `--clients` (16) concurrent clients;
-//! 5. the transport floor: phase 2's worker loops against a bare axum server that
-//!    answers at once (`transport.rs`), the most any drain can reach here.
+//! 4. single-task `run` requests from one client, one after the other;
+//! 5. the same from `--clients` (16) concurrent clients.
 //!
 //! Client and server share this process and its cores, so the figures are a floor.
 //! Each phase also reports the process's CPU time per task (client, server, engine and
@@ -52,6 +53,10 @@ pub struct HttpBench {
     /// instead of HTTP/1.1 (one connection per call in flight).
     #[arg(long)]
     http2: bool,
+    /// Repeat everything this many times (a fresh server and data dir each) and report
+    /// each figure's median, with every run's figures alongside in `--json`.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
     /// Print one JSON line instead of text.
     #[arg(long)]
     json: bool,
@@ -137,13 +142,62 @@ pub(super) async fn worker_loop(
 
 pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.tasks > 0 && args.workers > 0 && args.clients > 0,
-        "--tasks, --workers and --clients must be at least 1"
+        args.tasks > 0 && args.workers > 0 && args.clients > 0 && args.runs > 0,
+        "--tasks, --workers, --clients and --runs must be at least 1"
     );
     anyhow::ensure!(
         (1..=10_000).contains(&args.batch),
         "--batch must be from 1 to 10000"
     );
+    let mut runs = Vec::new();
+    for _ in 0..args.runs {
+        runs.push(once(&args).await?);
+    }
+    // Every figure that varies is a median; the settings are the same in every run.
+    let mut report = runs[0].clone();
+    if let Some(fields) = report.as_object_mut() {
+        for (key, value) in fields.iter_mut() {
+            if value.is_number() && runs.iter().any(|r| r[key.as_str()] != *value) {
+                *value = json!(super::median(&runs, key));
+            }
+        }
+        if args.runs > 1 {
+            fields.insert("runs".into(), json!(runs));
+        }
+    }
+    let figure = |key: &str| report[key].as_f64().unwrap_or(f64::NAN);
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "http ({} tasks, {:?} storage{}): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients; transport floor of the drain {:.0} tasks/s",
+            args.tasks,
+            args.storage,
+            if args.runs > 1 {
+                format!(", median of {} runs", args.runs)
+            } else {
+                String::new()
+            },
+            args.batch,
+            figure("batch_run_tasks_per_s"),
+            args.workers,
+            figure("drain_tasks_per_s"),
+            figure("single_run_sequential_per_s"),
+            figure("single_run_concurrent_per_s"),
+            args.clients,
+            figure("floor_drain_tasks_per_s"),
+        );
+    }
+    Ok(())
+}
+
+/// One run of the five phases, on a fresh server and data dir; returns its figures.
+async fn once(args: &HttpBench) -> anyhow::Result<serde_json::Value> {
+    // 1. The transport floor of phase 3.
+    let phase = Phase::start();
+    super::transport::drain(args.tasks, args.workers, args.inflight, args.http2).await?;
+    let (floor_s, floor_cpu) = phase.end(args.tasks);
+
     let data = tempfile::tempdir()?;
     let storage = server::open_storage(args.storage, data.path(), "full")?;
     let engine = RuntimeBuilder::new()
@@ -172,7 +226,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         Client::new(&base, None)?
     };
 
-    // 1. Batches.
+    // 2. Batches.
     let phase = Phase::start();
     let mut submitted = 0;
     while submitted < args.tasks {
@@ -182,7 +236,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     }
     let (batch_s, batch_cpu) = phase.end(args.tasks);
 
-    // 2. Drain.
+    // 3. Drain.
     let done = Arc::new(AtomicUsize::new(0));
     let phase = Phase::start();
     let loops: Vec<_> = (0..args.workers)
@@ -201,7 +255,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     }
     let (drain_s, drain_cpu) = phase.end(args.tasks);
 
-    // 3. Single-task runs, one after the other.
+    // 4. Single-task runs, one after the other.
     let singles = args.singles.max(1);
     let sequential = (singles / 4).max(1);
     let phase = Phase::start();
@@ -210,7 +264,7 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     }
     let (sequential_s, sequential_cpu) = phase.end(sequential);
 
-    // 4. Single-task runs from concurrent clients.
+    // 5. Single-task runs from concurrent clients.
     let per_client = singles.div_ceil(args.clients);
     let phase = Phase::start();
     let clients: Vec<_> = (0..args.clients)
@@ -232,13 +286,8 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
     running.stop(Duration::from_secs(5)).await;
     engine.shutdown().await;
 
-    // 5. The transport floor of phase 2.
-    let phase = Phase::start();
-    super::transport::drain(args.tasks, args.workers, args.inflight, args.http2).await?;
-    let (floor_s, floor_cpu) = phase.end(args.tasks);
-
     let rate = |n: usize, s: f64| (n as f64 / s).round();
-    let report = json!({
+    Ok(json!({
         "scenario": "http",
         "storage": format!("{:?}", args.storage).to_lowercase(),
         "tasks": args.tasks,
@@ -258,27 +307,5 @@ pub async fn run(args: HttpBench) -> anyhow::Result<()> {
         "floor_drain_tasks_per_s": rate(args.tasks, floor_s),
         "floor_drain_cpu_us_per_task": floor_cpu,
         "peak_rss_mib": super::peak_rss_mib(),
-    });
-    if args.json {
-        println!("{report}");
-    } else {
-        println!(
-            "http ({} tasks, {:?} storage): run batches of {} {:.0} tasks/s; drain with {} workers {:.0} tasks/s; single runs {:.0}/s sequential, {:.0}/s from {} clients; transport floor of the drain {:.0} tasks/s",
-            args.tasks,
-            args.storage,
-            args.batch,
-            report["batch_run_tasks_per_s"].as_f64().unwrap_or(0.0),
-            args.workers,
-            report["drain_tasks_per_s"].as_f64().unwrap_or(0.0),
-            report["single_run_sequential_per_s"]
-                .as_f64()
-                .unwrap_or(0.0),
-            report["single_run_concurrent_per_s"]
-                .as_f64()
-                .unwrap_or(0.0),
-            args.clients,
-            report["floor_drain_tasks_per_s"].as_f64().unwrap_or(0.0),
-        );
-    }
-    Ok(())
+    }))
 }

@@ -41,7 +41,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Peak resident set size of this process, in MiB (Linux; `None` elsewhere).
 /// CPU time so far on one of the `clock_gettime` CPU clocks (this thread's, this
 /// process's); zero if it cannot be read.
 pub fn cpu_time(clock: libc::clockid_t) -> std::time::Duration {
@@ -60,11 +59,20 @@ pub fn cpu_time(clock: libc::clockid_t) -> std::time::Duration {
     )
 }
 
+/// Peak resident set size of this process, in MiB (Linux; `None` elsewhere).
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The median of `key` over JSON reports (the upper one of an even count); NaN if no
+/// report has it as a number.
+pub fn median(reports: &[serde_json::Value], key: &str) -> f64 {
+    let mut xs: Vec<f64> = reports.iter().filter_map(|r| r[key].as_f64()).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// The no-op `echo` workload of `bench engine` and `bench durable`.

@@ -85,11 +85,7 @@ pub async fn run(args: RecoverBench) -> anyhow::Result<()> {
         let v: Value = serde_json::from_slice(&out.stdout)?;
         runs.push(v);
     }
-    let median = |key: &str| {
-        let mut xs: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
-    };
+    let median = |key: &str| super::median(&runs, key);
     let tasks = runs[0]["tasks"].as_u64().unwrap_or(0);
     let (open_s, rss) = (median("open_seconds"), median("peak_rss_mib"));
     let per_task = rss * 1024.0 * 1024.0 / tasks.max(1) as f64;
