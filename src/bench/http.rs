@@ -95,11 +95,12 @@ fn run_action(n: usize) -> Action {
     }
 }
 
-/// One worker loop: long-poll up to 100, then start and succeed each, `inflight` at once.
+/// One worker loop: long-poll up to 100, then start and succeed each, `inflight` at once,
+/// until the loops together have claimed `total` (so none sits in a long poll at the end).
 pub(super) async fn worker_loop(
     client: Client,
     name: String,
-    done: Arc<AtomicUsize>,
+    claimed: Arc<AtomicUsize>,
     total: usize,
     inflight: usize,
 ) -> anyhow::Result<()> {
@@ -109,10 +110,11 @@ pub(super) async fn worker_loop(
         max: 100,
         wait_ms: 200,
     };
-    while done.load(Ordering::Relaxed) < total {
+    while claimed.load(Ordering::Relaxed) < total {
         // Receipts, not whole tasks: the loop needs only the claim, and decoding what it
         // does not use would be counted against the server.
         let tasks: Vec<Receipt> = client.poll_as(&req).await?;
+        claimed.fetch_add(tasks.len(), Ordering::Relaxed);
         let calls = futures::stream::iter(tasks.into_iter().filter_map(|t| {
             let exec = ExecRef {
                 id: t.id,
@@ -134,7 +136,6 @@ pub(super) async fn worker_loop(
         let results: Vec<_> = calls.collect().await;
         for r in results {
             r?;
-            done.fetch_add(1, Ordering::Relaxed);
         }
     }
     Ok(())
@@ -237,14 +238,14 @@ async fn once(args: &HttpBench) -> anyhow::Result<serde_json::Value> {
     let (batch_s, batch_cpu) = phase.end(args.tasks);
 
     // 3. Drain.
-    let done = Arc::new(AtomicUsize::new(0));
+    let claimed = Arc::new(AtomicUsize::new(0));
     let phase = Phase::start();
     let loops: Vec<_> = (0..args.workers)
         .map(|i| {
             tokio::spawn(worker_loop(
                 client.clone(),
                 format!("bench-{i}"),
-                done.clone(),
+                claimed.clone(),
                 args.tasks,
                 args.inflight,
             ))

@@ -34,13 +34,13 @@ pub async fn drain(
     } else {
         Client::new(&base, None)?
     };
-    let done = Arc::new(AtomicUsize::new(0));
+    let claimed = Arc::new(AtomicUsize::new(0));
     let loops: Vec<_> = (0..workers)
         .map(|i| {
             tokio::spawn(worker_loop(
                 client.clone(),
                 format!("floor-{i}"),
-                done.clone(),
+                claimed.clone(),
                 tasks,
                 inflight,
             ))
