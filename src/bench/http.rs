@@ -95,6 +95,16 @@ fn run_action(n: usize) -> Action {
     }
 }
 
+/// The bench's client of the server at `addr`, over HTTP/2 (cleartext) or HTTP/1.1.
+pub(super) fn client_for(addr: std::net::SocketAddr, http2: bool) -> anyhow::Result<Client> {
+    let base = format!("http://{addr}");
+    Ok(if http2 {
+        Client::new_http2(&base, None)?
+    } else {
+        Client::new(&base, None)?
+    })
+}
+
 /// One worker loop: long-poll up to 100, then start and succeed each, `inflight` at once,
 /// until the loops together have claimed `total` (so none sits in a long poll at the end).
 pub(super) async fn worker_loop(
@@ -220,12 +230,7 @@ async fn once(args: &HttpBench) -> anyhow::Result<serde_json::Value> {
         },
     )
     .await?;
-    let base = format!("http://{}", running.addr);
-    let client = if args.http2 {
-        Client::new_http2(&base, None)?
-    } else {
-        Client::new(&base, None)?
-    };
+    let client = client_for(running.addr, args.http2)?;
 
     // 2. Batches.
     let phase = Phase::start();

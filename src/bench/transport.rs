@@ -3,14 +3,13 @@
 //! engine, no storage, no middleware). Nothing taskyard does can drain faster than this on
 //! the machine at hand, so the drain's rate reads against it, not against a guess.
 
-use super::http::worker_loop;
+use super::http::{client_for, worker_loop};
 use axum::routing::post;
 use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use taskyard::client::Client;
 use taskyard_core::api::{ExecRef, PollRequest, SuccessRequest};
 use taskyard_core::model::{Outcome, Status};
 
@@ -28,12 +27,7 @@ pub async fn drain(
         let _ = tcp.set_nodelay(true);
     });
     let server = tokio::spawn(async move { axum::serve(listener, router()).await });
-    let base = format!("http://{addr}");
-    let client = if http2 {
-        Client::new_http2(&base, None)?
-    } else {
-        Client::new(&base, None)?
-    };
+    let client = client_for(addr, http2)?;
     let claimed = Arc::new(AtomicUsize::new(0));
     let loops: Vec<_> = (0..workers)
         .map(|i| {
